@@ -1,0 +1,42 @@
+#!/bin/sh
+# Install everything ferry needs to build, test and benchmark, from Debian 12
+# packages only. Idempotent; run as root (or through sudo).
+set -eu
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PKGS="
+  build-essential cmake pkg-config git ca-certificates
+  clang libclang-rt-14-dev
+  liburing-dev
+  zlib1g-dev
+  libsqlite3-dev sqlite3
+  libyaml-dev
+  libjpeg62-turbo-dev
+  libopenjp2-7-dev libopenjp2-tools
+  libcharls-dev
+  libopenjph-dev openjph-tools
+  dcmtk libdcmtk-dev
+  check
+  orthanc
+  dicom3tools
+  python3 python3-pydicom python3-numpy
+  procps psmisc iproute2
+"
+
+export DEBIAN_FRONTEND=noninteractive
+# Only refresh the package lists when they are missing or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
+  $SUDO apt-get update -qq
+fi
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+
+# The Debian orthanc package starts a service on 4242/8042; ferry's tests and
+# benchmarks start their own Orthanc on other ports, so the packaged one is
+# stopped to keep the machine quiet (it may not be running: no init in CI).
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet orthanc 2>/dev/null; then
+  $SUDO systemctl stop orthanc || true
+fi
+if pgrep -x Orthanc >/dev/null 2>&1; then $SUDO pkill -x Orthanc || true; fi
