@@ -1,0 +1,16 @@
+/* ferry — the command-line tool: one file per command (cmd_<name>.c), each
+ * exporting one function that takes the arguments after the command's name
+ * (argv[0] is the command name) and returns the exit status:
+ * 0 done, 1 failed (the reason printed on stderr), 2 usage error. */
+#ifndef FERRY_CLI_H
+#define FERRY_CLI_H
+
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+#endif
