@@ -1,0 +1,22 @@
+/* ferry — store: private declarations. */
+#ifndef FERRY_STORE_PRIVATE_H
+#define FERRY_STORE_PRIVATE_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+struct store_index {
+    sqlite3 *db;
+    char *path;
+    bool readonly;
+    sqlite3_stmt *stmts[16];
+};
+
+/* A prepared statement, reset and with its bindings cleared. */
+sqlite3_stmt *store_stmt(struct store_index *idx, int id);
+
+/* Set *err from an SQLite result code; returns the negative errno. */
+int store_db_error(struct store_index *idx, int rc, struct ferry_error **err, const char *what);
+
+#endif
