@@ -3,6 +3,7 @@
 #include "work/plugins.h"
 
 #include "plugin_harness.h"
+#include "test_work.h"
 
 #include <check.h>
 #include <errno.h>
@@ -141,9 +142,8 @@ START_TEST(test_load_all_refuses_the_folder_with_a_bad_one)
 }
 END_TEST
 
-int main(void)
+TCase *work_plugins_tcase(void)
 {
-    Suite *s = suite_create("work");
     TCase *tc = tcase_create("plugins");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_good_plugin);
@@ -152,10 +152,5 @@ int main(void)
     tcase_add_test(tc, test_duplicate_refused);
     tcase_add_test(tc, test_missing_file_refused);
     tcase_add_test(tc, test_load_all_refuses_the_folder_with_a_bad_one);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tc;
 }
