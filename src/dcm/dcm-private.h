@@ -120,7 +120,8 @@ struct dcm_dataset {
     struct dcm_element *els;
     uint32_t n, cap;
     uint32_t flags;
-    uint32_t src_len;          /* bytes of content at src */
+    uint32_t src_len;          /* bytes of content (at src, when kept) */
+    uint32_t length;           /* the item length the source gave */
     const uint8_t *src;        /* encoded content in the source buffer, or NULL */
     uint64_t offset;           /* item tag offset; UINT64_MAX otherwise */
 };

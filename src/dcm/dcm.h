@@ -292,6 +292,9 @@ uint32_t dcm_element_item_count(const struct dcm_element *el);
 struct dcm_dataset *dcm_element_item(const struct dcm_element *el, uint32_t i);
 /* The source encoded item `ds` with undefined length. */
 bool dcm_dataset_undefined_length(const struct dcm_dataset *ds);
+/* The length the source gave an item of defined length (0 for others and for
+ * items built in memory). */
+uint32_t dcm_dataset_item_length(const struct dcm_dataset *ds);
 /* Byte offset of an item's tag in the parsed stream (UINT64_MAX if built in
  * memory or a root). */
 uint64_t dcm_dataset_offset(const struct dcm_dataset *ds);
