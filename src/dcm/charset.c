@@ -265,7 +265,7 @@ struct g_state {
     int g1;   /* enum dcm_cs of G1, or -1 */
 };
 
-static void initial_state(const struct dcm_charset *cs, struct g_state *st)
+static void initial_state(const struct dcm_charset *cs, struct g_state *st, bool lenient)
 {
     st->g0 = DCM_CS_DEFAULT;
     st->g1 = -1;
@@ -289,7 +289,7 @@ static void initial_state(const struct dcm_charset *cs, struct g_state *st)
     }
     /* Lenient: high bytes with nothing in G1 decode with the first listed
      * set that lives there, as if its escape sequence had been sent. */
-    if (st->g1 < 0)
+    if (st->g1 < 0 && lenient)
         for (int i = 0; i < cs->n; i++) {
             int k = cs_table[cs->terms[i]].kind;
             if (k == K_G1_96 || k == K_G1_94X2 || k == K_JIS0201) {
@@ -324,7 +324,7 @@ static int decode_2022(const struct dcm_charset *cs, enum dcm_vr vr, const uint8
                        size_t n, struct obuf *o, struct ferry_error **err)
 {
     struct g_state st, init;
-    initial_state(cs, &init);
+    initial_state(cs, &init, true);
     st = init;
     size_t i = 0;
     int rc = 0;
@@ -502,7 +502,7 @@ static int encode_2022(const struct dcm_charset *cs, enum dcm_vr vr, const uint8
                        struct obuf *o)
 {
     struct g_state init, st;
-    initial_state(cs, &init);
+    initial_state(cs, &init, false);
     st = init;
     size_t i = 0;
     while (i < n) {

@@ -48,8 +48,10 @@ int dcm_buf_append(struct dcm_buf *buf, const void *data, size_t len)
 
 bool dcm__charge(struct dcm_root *r, size_t n)
 {
-    if (r->mem_limit && (n > r->mem_limit || r->mem_used > r->mem_limit - n))
+    if (r->mem_limit && (n > r->mem_limit || r->mem_used > r->mem_limit - n)) {
+        r->over_limit = true;
         return false;
+    }
     r->mem_used += n;
     return true;
 }

@@ -153,6 +153,7 @@ struct dcm_root {
     uint32_t flags;
     struct arena_chunk *arena;
     size_t mem_used, mem_limit;
+    bool over_limit;           /* an allocation was refused for the limit */
     struct dcm_source *source;
     struct dcm_dataset *meta;
     const struct dcm_ts *ts;   /* NULL if unknown */

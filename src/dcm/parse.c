@@ -138,7 +138,7 @@ static int fail(struct dcm_parser *p, int code)
 static int oom(struct dcm_parser *p, struct ferry_error **err, uint64_t off, uint32_t tag,
                unsigned vr)
 {
-    if (p->root->mem_limit && p->root->mem_used + 4096 > p->root->mem_limit)
+    if (p->root->over_limit)
         dcm__perr(err, -E2BIG, off, tag, vr, "the data set exceeds the memory limit of %zu bytes",
                   p->root->mem_limit);
     else
@@ -299,6 +299,11 @@ static void level_syntax(struct level *l, const struct dcm_ts *ts)
      * defined since the big-endian one. */
     l->implicit = ts ? !ts->explicit_vr : false;
     l->big = ts ? ts->big_endian : false;
+    if (l->kind == LV_ROOT) {
+        /* The root remembers how its bytes are encoded, for pass-through. */
+        l->ds->flags &= ~(uint32_t)(DS_SRC_IMPLICIT | DS_SRC_BIG);
+        l->ds->flags |= (l->implicit ? DS_SRC_IMPLICIT : 0u) | (l->big ? DS_SRC_BIG : 0u);
+    }
 }
 
 static bool is_deflated(const struct dcm_ts *ts)
@@ -358,6 +363,16 @@ static void detect_syntax(struct dcm_parser *p, const uint8_t *b, size_t avail)
     bool explicit_vr = dcm_vr_from_bytes(b + 4) != DCM_VR_NONE;
     if (big == l->big && explicit_vr == !l->implicit)
         return;
+    if (r->ts && r->ts->encapsulated) {
+        /* The pixel data is still what the meta group says (some writers
+         * put a compressed syntax's UID over an implicit-VR data set): keep
+         * the syntax, note how the bytes are really encoded. */
+        l->implicit = !explicit_vr;
+        l->big = big;
+        r->ds.flags &= ~(uint32_t)(DS_SRC_IMPLICIT | DS_SRC_BIG);
+        r->ds.flags |= (l->implicit ? DS_SRC_IMPLICIT : 0u) | (big ? DS_SRC_BIG : 0u);
+        return;
+    }
     const char *uid;
     if (big)
         uid = DCM_UID_ExplicitVRBigEndian; /* there is no implicit big endian */
@@ -1053,9 +1068,10 @@ static int inflate_feed(struct dcm_parser *p, const uint8_t *data, size_t len, b
         p->z.avail_out = ZBUF;
         int zr = inflate(&p->z, flush ? Z_SYNC_FLUSH : Z_NO_FLUSH);
         if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-            return fail(p, dcm__perr(err, -EINVAL, p->pos, 0, DCM_VR_NONE,
-                                     "deflate stream is corrupt (%s)",
-                                     p->z.msg ? p->z.msg : "zlib error"));
+            return fail(p, ferry_error_set(err, -EINVAL,
+                                           "offset %llu: deflate stream is corrupt (%s)",
+                                           (unsigned long long)(p->ds_start + p->z.total_in),
+                                           p->z.msg ? p->z.msg : "zlib error"));
         size_t n = ZBUF - p->z.avail_out;
         size_t used;
         int rc = feed_plain(p, p->zbuf, n, &used, err);
@@ -1363,7 +1379,9 @@ struct dcm_dataset *dcm_parse_buffer(const void *data, size_t len,
     struct dcm_parser *p = dcm_parser_new(opts, err);
     if (!p)
         return NULL;
-    p->persistent = !(opts->flags & DCM_PARSE_COPY);
+    /* Values can point into the buffer, unless asked to copy or the data set
+     * is deflated (then they come from a reused inflate buffer). */
+    p->persistent = !(opts->flags & DCM_PARSE_COPY) && !p->inflating;
     p->final = true;
     p->buf = data;
     p->buf_off = 0;

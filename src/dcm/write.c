@@ -213,8 +213,9 @@ static void write_sequence(struct writer *w, const struct dcm_element *el, struc
     for (uint32_t i = 0; i < n; i++)
         write_item(w, sq->items[i], ie);
     if (undef) {
-        put_tag(w, DCM_TAG_SEQ_DELIM, e);
-        put32(w, 0, e);
+        /* The delimiter is part of the value: for UN it is little endian. */
+        put_tag(w, DCM_TAG_SEQ_DELIM, ie);
+        put32(w, 0, ie);
     }
 }
 
@@ -380,6 +381,9 @@ int dcm_write(const struct dcm_dataset *ds, const char *ts_uid, uint32_t flags, 
     if ((r->flags & ROOT_STOPPED) && !(flags & DCM_WRITE_PARTIAL))
         return ferry_error_set(err, -EINVAL,
                                "the data set was parsed header-only; its pixel data is not in memory");
+    if (r->flags & ROOT_SKIP_BULK)
+        return ferry_error_set(err, -EINVAL, "the data set was parsed with DCM_PARSE_SKIP_BULK; "
+                                             "some of its values are not in memory");
     bool encaps = ts ? ts->encapsulated : true;
     bool partial_pixels = (r->flags & ROOT_STOPPED) != 0;
     if (!partial_pixels) {
@@ -388,13 +392,14 @@ int dcm_write(const struct dcm_dataset *ds, const char *ts_uid, uint32_t flags, 
             return rc;
     }
     bool passthrough = !(flags & DCM_WRITE_NO_PASSTHROUGH) && !(r->flags & ROOT_STOPPED);
-    if (passthrough && same && ds == &r->ds && !(ds->flags & DS_CHANGED) && r->raw) {
+    struct enc e = { ts ? !ts->explicit_vr : false, ts ? ts->big_endian : false };
+    if (passthrough && same && ds == &r->ds && !(ds->flags & DS_CHANGED) && r->raw &&
+        same_encoding(ds, e)) {
         int rc = r->raw_len ? fn(ud, r->raw, r->raw_len) : 0;
         if (rc < 0)
             ferry_error_set(err, rc, "write failed");
         return rc;
     }
-    struct enc e = { ts ? !ts->explicit_vr : false, ts ? ts->big_endian : false };
     if (ts && ts->deflated) {
         struct deflater *d = calloc(1, sizeof *d);
         if (!d)
