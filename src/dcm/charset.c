@@ -644,6 +644,8 @@ static size_t gb_char(const uint8_t *p, size_t n, bool gb18030)
 static size_t value_end(const struct dcm_charset *cs, enum dcm_vr vr, const uint8_t *b,
                         size_t len, size_t i)
 {
+    if (i >= len)
+        return len;
     int t = cs && cs->n ? cs->terms[0] : DCM_CS_DEFAULT;
     bool text = dcm_vr_is_text(vr);
     if (text && cs && !cs->iso2022 && (t == DCM_CS_GBK || t == DCM_CS_GB18030)) {

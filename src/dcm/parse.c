@@ -21,7 +21,7 @@
 #define DEFAULT_MAX_DEPTH 64u
 #define DEFAULT_BULK 4096u
 #define SMALL_VALUE 65536u       /* values up to this size are copied into the arena */
-#define HEAP_STEP (1u << 20)     /* a large value's buffer grows in steps as bytes arrive */
+#define HEAP_FIRST 65536u       /* a large value's buffer starts here and doubles as bytes arrive */
 #define ZBUF 65536u
 #define NO_END UINT64_MAX
 /* Handler results besides "n bytes consumed" and negative errnos. */
@@ -422,7 +422,7 @@ static int begin_value(struct dcm_parser *p, size_t avail, bool skip, bool swap,
         p->val_cap = p->val_len;
         return 0;
     }
-    uint32_t cap = p->persistent ? p->val_len : (p->val_len < HEAP_STEP ? p->val_len : HEAP_STEP);
+    uint32_t cap = p->persistent ? p->val_len : (p->val_len < HEAP_FIRST ? p->val_len : HEAP_FIRST);
     if (!dcm__charge(p->root, cap) || !(p->val_buf = malloc(cap)))
         return oom(p, err, p->val_tag_offset, p->val_tag, p->val_vr);
     p->root->flags |= ROOT_HAS_HEAP;
@@ -456,6 +456,7 @@ static void end_value(struct dcm_parser *p, const uint8_t *direct)
             e->flags |= EL_HEAP;
         if (direct)
             e->flags |= EL_SOURCE;
+        p->val_heap = false; /* the element owns it now */
         p->state = PS_ELEMENT;
         return;
     }
@@ -1260,8 +1261,8 @@ static void parser_release_scratch(struct dcm_parser *p)
         for (uint32_t k = 0; k < it->n; k++)
             dcm__element_release(&it->els[k]);
     }
-    if (p->state == PS_VALUE && p->val_heap)
-        free(p->val_buf);
+    if (p->val_heap)
+        free(p->val_buf); /* a large value being read when the parse ended */
     p->n_els = p->n_frags = p->n_items = 0;
     p->val_heap = false;
 }
