@@ -208,8 +208,8 @@ static int fill_dataset(struct dcm_parser *p, struct level *l, struct ferry_erro
 {
     struct dcm_dataset *ds = l->ds;
     uint32_t n = p->n_els - l->base;
-    struct dcm_element *src = p->els + l->base;
-    if (l->unsorted)
+    struct dcm_element *src = n ? p->els + l->base : NULL;
+    if (n && l->unsorted)
         n = sort_elements(src, n);
     if (n) {
         ds->els = dcm__alloc(p->root, sizeof *ds->els * n);
@@ -1235,6 +1235,11 @@ struct dcm_parser *dcm_parser_new(const struct dcm_parse_opts *opts, struct ferr
 
 int dcm_parser_feed(struct dcm_parser *p, const void *data, size_t len, struct ferry_error **err)
 {
+    static const uint8_t empty[1];
+    if (!data || len == 0) {
+        data = empty;
+        len = 0;
+    }
     p->persistent = false;
     return feed(p, data, len, err);
 }
@@ -1377,6 +1382,11 @@ struct dcm_dataset *dcm_parse_buffer(const void *data, size_t len,
                                      void (*release)(void *ud), void *release_ud,
                                      struct ferry_error **err)
 {
+    static const uint8_t empty[1];
+    if (!data || len == 0) {
+        data = empty;
+        len = 0;
+    }
     struct dcm_parser *p = dcm_parser_new(opts, err);
     if (!p)
         return NULL;

@@ -550,13 +550,17 @@ static int format_ds(double v, char *buf, size_t size)
 {
     if (!isfinite(v))
         return -ERANGE;
-    for (int prec = 1; prec <= 17; prec++) {
-        int n = snprintf(buf, size, "%.*g", prec, v);
-        if (n > 16)
-            break;
-        if (strtod(buf, NULL) == v)
-            return n;
-    }
+    /* Plain notation first ("120", not "1.2e+02"), then exponents. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int prec = 1; prec <= 17; prec++) {
+            int n = snprintf(buf, size, "%.*g", prec, v);
+            if (n > 16)
+                break;
+            if (pass == 0 && strchr(buf, 'e'))
+                continue;
+            if (strtod(buf, NULL) == v)
+                return n;
+        }
     for (int prec = 16; prec >= 1; prec--) {
         int n = snprintf(buf, size, "%.*g", prec, v);
         if (n <= 16)

@@ -197,6 +197,11 @@ static void write_sequence(struct writer *w, const struct dcm_element *el, struc
     bool un = (el->flags & EL_UN_SQ) != 0;
     struct enc ie = un ? (struct enc){ true, false } : e;
     bool undef = (el->flags & EL_UNDEF) != 0 || el->offset == UINT64_MAX;
+    /* In implicit VR a reader knows a sequence by the dictionary or by its
+     * undefined length: a sequence the dictionary does not know gets the
+     * latter. */
+    if (e.implicit && dcm__implicit_vr(el->tag) != DCM_VR_SQ)
+        undef = true;
     uint32_t len = DCM_UNDEFINED_LENGTH;
     if (!undef) {
         struct writer c = { .counting = true, .passthrough = w->passthrough, .err = w->err };
@@ -256,8 +261,10 @@ static void write_element(struct writer *w, const struct dcm_dataset *ds, uint32
         write_sequence(w, el, e);
         return;
     }
-    if (DCM_TAG_ELEMENT(el->tag) == 0 && el->vr == DCM_VR_UL && el->length == 4) {
-        /* A group length: recomputed from what follows in its group. */
+    if (DCM_TAG_ELEMENT(el->tag) == 0 && el->length == 4 &&
+        (el->vr == DCM_VR_UL || e.implicit)) {
+        /* A group length: recomputed from what follows in its group (in
+         * implicit VR whatever VR it had: a reader will take it for UL). */
         uint32_t j = i + 1;
         while (j < ds->n && DCM_TAG_GROUP(ds->els[j].tag) == DCM_TAG_GROUP(el->tag))
             j++;
@@ -271,6 +278,12 @@ static void write_element(struct writer *w, const struct dcm_dataset *ds, uint32
         return;
     }
     enum dcm_vr vr = (enum dcm_vr)el->vr;
+    if (e.implicit && el->length > 0 && dcm__implicit_vr(el->tag) == DCM_VR_SQ) {
+        /* A reader would take the value for items. */
+        werr(w, -EINVAL, el, "not a sequence, but the dictionary says SQ: cannot be written in "
+                             "implicit VR");
+        return;
+    }
     if (!e.implicit && !dcm_vr_has_long_length(vr) && el->length > 0xFFFF)
         vr = DCM_VR_UN; /* PS3.5 6.2.2: too long for its VR's length field */
     put_header(w, el->tag, vr, el->length, e);
