@@ -45,7 +45,8 @@
  *     offset 1234, (0010,0010) PN: value length 4000 exceeds the 200 bytes that remain
  * that is: the byte offset of the element's (or item's) tag in the stream
  * given to the parser (for a Part 10 file, the file offset; for a deflated
- * data set, the offset in the inflated stream after the meta group), the tag,
+ * data set, the offset in the inflated stream, counted on from the end of the
+ * meta group; for a corrupt deflate stream, the compressed bytes read), the tag,
  * its VR when known, and the reason. Codes: -EINVAL malformed input, -E2BIG a
  * configured limit was exceeded, -ENOMEM, -ENOTSUP a syntax or conversion this
  * module cannot do. Nothing reads out of bounds; every length a stream claims
@@ -223,18 +224,23 @@ struct dcm_dataset *dcm_dataset_parent(const struct dcm_dataset *ds);
 bool dcm_dataset_changed(const struct dcm_dataset *ds);
 
 /* The syntax the root was parsed from (or set with the function below); a
- * string of static or root storage, borrowed. For a Part 10 file, the meta
- * group's Transfer Syntax UID (or, when the data set turned out to be encoded
- * otherwise than the meta group says, as DCMTK also detects, the syntax it
- * really is in). */
+ * string of root storage, borrowed. For a Part 10 file, the meta group's
+ * Transfer Syntax UID; when the first element shows that the data set is
+ * encoded otherwise (implicit where the meta group says explicit, or the
+ * other byte order; pydicom looks the same way), the uncompressed syntax it
+ * really is in, except that an encapsulated syntax is kept (the pixel data is
+ * still in it) and only the encoding of the other elements is corrected. A
+ * file without meta group: Implicit VR Little Endian, or what its first
+ * element shows. */
 const char *dcm_dataset_transfer_syntax(const struct dcm_dataset *ds);
 
 /* Say that the root's (pixel data) is now in syntax `uid` (copied), e.g.
  * after a codec re-encoded the pixel data. Marks the root changed. */
 int dcm_dataset_set_transfer_syntax(struct dcm_dataset *ds, const char *uid);
 
-/* The File Meta Information (group 0002) read from a Part 10 file, as its
- * own root-less data set, or NULL (bare data set, or a file without meta).
+/* The File Meta Information (group 0002) read from a Part 10 file, or NULL
+ * (bare data set, or a file without meta group). It lives in the root's tree
+ * (dcm_dataset_root() of it is ds's root) without being one of its elements.
  * Borrowed from the root; do not modify it (dcm_write_part10 builds a fresh
  * meta group). */
 const struct dcm_dataset *dcm_dataset_meta(const struct dcm_dataset *ds);
@@ -523,8 +529,10 @@ int dcm_command_encode(struct dcm_dataset *cmd, struct dcm_buf *out, struct ferr
 /* ---------------------------------------------------------------------------
  * CONVENIENCE I/O (for tools and tests; the daemon feeds buffers instead) */
 
-/* Parse a file (mmap'ed; the data set keeps the mapping until freed).
- * opts NULL means { DCM_PARSE_PART10 }. Errors are prefixed with the path. */
+/* Parse a file: read whole into memory that the data set then owns (mapped
+ * instead for files over 64 MiB), or, header-only, read in chunks through the
+ * incremental parser until Pixel Data. opts NULL means { DCM_PARSE_PART10 }.
+ * Errors are prefixed with the path. */
 struct dcm_dataset *dcm_read_file(const char *path, const struct dcm_parse_opts *opts,
                                   struct ferry_error **err);
 

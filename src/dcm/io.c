@@ -11,6 +11,15 @@
 
 #include "dcm/dcm-private.h"
 
+/* Files up to this size are read into memory; larger ones are mapped (a
+ * multi-frame of gigabytes costs address space, not memory, and its pixel
+ * data is never touched by a parse). Mapping is not the default because
+ * on some virtual machines mapping and unmapping a file costs more than
+ * reading a CT slice. */
+#define READ_WHOLE_MAX ((size_t)64 << 20)
+#define HEADER_FIRST_READ 16384u
+#define HEADER_NEXT_READ 262144u
+
 struct mapping {
     void *addr;
     size_t len;
@@ -24,6 +33,51 @@ static void unmap(void *ud)
     free(m);
 }
 
+static ssize_t read_some(int fd, uint8_t *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = read(fd, buf, len);
+        if (n >= 0 || errno != EINTR)
+            return n;
+    }
+}
+
+/* Header-only: read in chunks until the parser has what it needs. */
+static struct dcm_dataset *read_header(int fd, const struct dcm_parse_opts *opts,
+                                       struct ferry_error **err)
+{
+    struct dcm_parser *p = dcm_parser_new(opts, err);
+    if (!p)
+        return NULL;
+    uint8_t *buf = malloc(HEADER_NEXT_READ);
+    struct dcm_dataset *ds = NULL;
+    if (!buf) {
+        ferry_error_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t want = HEADER_FIRST_READ;
+    for (;;) {
+        ssize_t n = read_some(fd, buf, want);
+        if (n < 0) {
+            ferry_error_set(err, -errno, "%s", strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        int rc = dcm_parser_feed(p, buf, (size_t)n, err);
+        if (rc < 0)
+            goto out;
+        if (rc == 1)
+            break;
+        want = HEADER_NEXT_READ;
+    }
+    ds = dcm_parser_finish(p, err);
+out:
+    free(buf);
+    dcm_parser_free(p);
+    return ds;
+}
+
 struct dcm_dataset *dcm_read_file(const char *path, const struct dcm_parse_opts *opts,
                                   struct ferry_error **err)
 {
@@ -31,15 +85,10 @@ struct dcm_dataset *dcm_read_file(const char *path, const struct dcm_parse_opts 
     if (!opts)
         opts = &def;
     struct dcm_dataset *ds = NULL;
-    struct mapping *m = calloc(1, sizeof *m);
-    if (!m) {
-        ferry_error_set(err, -ENOMEM, "%s: out of memory", path);
-        return NULL;
-    }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         ferry_error_set(err, -errno, "%s: %s", path, strerror(errno));
-        goto out_free;
+        return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
@@ -50,30 +99,52 @@ struct dcm_dataset *dcm_read_file(const char *path, const struct dcm_parse_opts 
         ferry_error_set(err, -EINVAL, "%s: not a regular file", path);
         goto out_close;
     }
-    m->len = (size_t)st.st_size;
-    static const uint8_t empty[1];
-    const void *data = empty;
-    if (m->len) {
-        m->addr = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m->addr == MAP_FAILED) {
-            m->len = 0;
-            ferry_error_set(err, -errno, "%s: %s", path, strerror(errno));
+    size_t len = (size_t)st.st_size;
+    if (opts->flags & DCM_PARSE_HEADER_ONLY) {
+        ds = read_header(fd, opts, err);
+    } else if (len <= READ_WHOLE_MAX) {
+        uint8_t *buf = malloc(len ? len : 1);
+        size_t got = 0;
+        if (!buf) {
+            ferry_error_set(err, -ENOMEM, "out of memory");
             goto out_close;
         }
-        data = m->addr;
+        while (got < len) {
+            ssize_t n = read_some(fd, buf + got, len - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        if (got != len) {
+            ferry_error_set(err, -EIO, "%s: the file changed while it was read", path);
+            free(buf);
+            goto out_close;
+        }
+        ds = dcm_parse_buffer(buf, len, opts, free, buf, err);
+        if (!ds)
+            free(buf);
+    } else {
+        struct mapping *m = calloc(1, sizeof *m);
+        if (!m) {
+            ferry_error_set(err, -ENOMEM, "out of memory");
+            goto out_close;
+        }
+        m->addr = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m->addr == MAP_FAILED) {
+            ferry_error_set(err, -errno, "%s: %s", path, strerror(errno));
+            free(m);
+            goto out_close;
+        }
+        m->len = len;
+        ds = dcm_parse_buffer(m->addr, len, opts, unmap, m, err);
+        if (!ds)
+            unmap(m);
     }
-    ds = dcm_parse_buffer(data, m->len, opts, unmap, m, err);
     if (!ds)
         ferry_error_prefix(err, "%s", path);
 out_close:
     close(fd);
-    if (ds)
-        return ds; /* the mapping now belongs to the data set */
-    if (m->len)
-        munmap(m->addr, m->len);
-out_free:
-    free(m);
-    return NULL;
+    return ds;
 }
 
 static int fd_sink(void *ud, const void *data, size_t len)

@@ -1068,16 +1068,19 @@ static int inflate_feed(struct dcm_parser *p, const uint8_t *data, size_t len, b
         p->z.next_out = p->zbuf;
         p->z.avail_out = ZBUF;
         int zr = inflate(&p->z, flush ? Z_SYNC_FLUSH : Z_NO_FLUSH);
-        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-            return fail(p, ferry_error_set(err, -EINVAL,
-                                           "offset %llu: deflate stream is corrupt (%s)",
-                                           (unsigned long long)(p->ds_start + p->z.total_in),
-                                           p->z.msg ? p->z.msg : "zlib error"));
+        /* What was inflated before any error goes to the parser first, so
+         * that the result does not depend on how the input was cut: a
+         * header-only parse may be done before the corrupt part. */
         size_t n = ZBUF - p->z.avail_out;
         size_t used;
         int rc = feed_plain(p, p->zbuf, n, &used, err);
         if (rc != 0)
             return rc;
+        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
+            return fail(p, ferry_error_set(err, -EINVAL,
+                                           "offset %llu: deflate stream is corrupt (%s)",
+                                           (unsigned long long)(p->ds_start + p->z.total_in),
+                                           p->z.msg ? p->z.msg : "zlib error"));
         if (zr == Z_STREAM_END) {
             p->z_ended = true;
             break;
