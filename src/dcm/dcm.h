@@ -530,9 +530,10 @@ int dcm_command_encode(struct dcm_dataset *cmd, struct dcm_buf *out, struct ferr
  * CONVENIENCE I/O (for tools and tests; the daemon feeds buffers instead) */
 
 /* Parse a file: read whole into memory that the data set then owns (mapped
- * instead for files over 64 MiB), or, header-only, read in chunks through the
- * incremental parser until Pixel Data. opts NULL means { DCM_PARSE_PART10 }.
- * Errors are prefixed with the path. */
+ * instead for files over 64 MiB); or, header-only or with DCM_PARSE_COPY,
+ * read in chunks through the incremental parser (until Pixel Data when
+ * header-only). opts NULL means { DCM_PARSE_PART10 }. Errors are prefixed
+ * with the path. */
 struct dcm_dataset *dcm_read_file(const char *path, const struct dcm_parse_opts *opts,
                                   struct ferry_error **err);
 

@@ -17,8 +17,8 @@
  * on some virtual machines mapping and unmapping a file costs more than
  * reading a CT slice. */
 #define READ_WHOLE_MAX ((size_t)64 << 20)
-#define HEADER_FIRST_READ 16384u
-#define HEADER_NEXT_READ 262144u
+#define CHUNK_FIRST 8192u
+#define CHUNK_NEXT 65536u
 
 struct mapping {
     void *addr;
@@ -42,20 +42,20 @@ static ssize_t read_some(int fd, uint8_t *buf, size_t len)
     }
 }
 
-/* Header-only: read in chunks until the parser has what it needs. */
-static struct dcm_dataset *read_header(int fd, const struct dcm_parse_opts *opts,
-                                       struct ferry_error **err)
+/* Read through the incremental parser (header-only, or every value copied
+ * anyway): an 8 KiB read first (a CT header is about 1 KiB), then 64 KiB
+ * reads, into buffers that are reused, until the parser has what it needs. */
+static struct dcm_dataset *read_chunked(int fd, const struct dcm_parse_opts *opts,
+                                        struct ferry_error **err)
 {
     struct dcm_parser *p = dcm_parser_new(opts, err);
     if (!p)
         return NULL;
-    uint8_t *buf = malloc(HEADER_NEXT_READ);
+    uint8_t first[CHUNK_FIRST];
+    uint8_t *more = NULL;
     struct dcm_dataset *ds = NULL;
-    if (!buf) {
-        ferry_error_set(err, -ENOMEM, "out of memory");
-        goto out;
-    }
-    size_t want = HEADER_FIRST_READ;
+    uint8_t *buf = first;
+    size_t want = sizeof first;
     for (;;) {
         ssize_t n = read_some(fd, buf, want);
         if (n < 0) {
@@ -69,11 +69,16 @@ static struct dcm_dataset *read_header(int fd, const struct dcm_parse_opts *opts
             goto out;
         if (rc == 1)
             break;
-        want = HEADER_NEXT_READ;
+        if (!more && !(more = malloc(CHUNK_NEXT))) {
+            ferry_error_set(err, -ENOMEM, "out of memory");
+            goto out;
+        }
+        buf = more;
+        want = CHUNK_NEXT;
     }
     ds = dcm_parser_finish(p, err);
 out:
-    free(buf);
+    free(more);
     dcm_parser_free(p);
     return ds;
 }
@@ -90,6 +95,14 @@ struct dcm_dataset *dcm_read_file(const char *path, const struct dcm_parse_opts 
         ferry_error_set(err, -errno, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    if (opts->flags & (DCM_PARSE_HEADER_ONLY | DCM_PARSE_COPY)) {
+        /* No fstat: read() says EISDIR for a folder, and the size does not
+         * matter. */
+        ds = read_chunked(fd, opts, err);
+        if (!ds)
+            ferry_error_prefix(err, "%s", path);
+        goto out_close;
+    }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         ferry_error_set(err, -errno, "%s: %s", path, strerror(errno));
@@ -100,9 +113,7 @@ struct dcm_dataset *dcm_read_file(const char *path, const struct dcm_parse_opts 
         goto out_close;
     }
     size_t len = (size_t)st.st_size;
-    if (opts->flags & DCM_PARSE_HEADER_ONLY) {
-        ds = read_header(fd, opts, err);
-    } else if (len <= READ_WHOLE_MAX) {
+    if (len <= READ_WHOLE_MAX) {
         uint8_t *buf = malloc(len ? len : 1);
         size_t got = 0;
         if (!buf) {

@@ -21,7 +21,9 @@
 #define DEFAULT_MAX_DEPTH 64u
 #define DEFAULT_BULK 4096u
 #define SMALL_VALUE 65536u       /* values up to this size are copied into the arena */
-#define HEAP_FIRST 65536u       /* a large value's buffer starts here and doubles as bytes arrive */
+/* A large value's buffer starts at its length or 1 MiB, whichever is less,
+ * and doubles as bytes arrive: a lying length costs at most 1 MiB. */
+#define HEAP_FIRST (1u << 20)
 #define ZBUF 65536u
 #define NO_END UINT64_MAX
 /* Handler results besides "n bytes consumed" and negative errnos. */
