@@ -507,6 +507,55 @@ START_TEST(skip_bulk)
 }
 END_TEST
 
+/* The receiver's mode: a 1 GiB instance streamed through a parser that keeps
+ * no bulk value, with a memory limit of 1 MiB it never reaches. */
+START_TEST(stream_bounded)
+{
+    struct tb head = { 0 };
+    tb_part10(&head, EXPLICIT);
+    basic(&head);
+    tb_str(&head, DCM_TAG_NumberOfFrames, "IS", "16384");
+    tb_head(&head, DCM_TAG_PixelData, "OB", DCM_UNDEFINED_LENGTH);
+    tb_item(&head, 0);
+    struct dcm_parse_opts o = { .flags = DCM_PARSE_PART10 | DCM_PARSE_SKIP_BULK,
+                                .max_memory = 1u << 20 };
+    struct dcm_parser *p = dcm_parser_new(&o, NULL);
+    ck_assert_int_eq(dcm_parser_feed(p, head.d, head.n, NULL), 0);
+    static uint8_t frame[65536 + 8];
+    memset(frame, 0x5A, sizeof frame);
+    struct tb it = { 0 };
+    tb_item(&it, 65536);
+    memcpy(frame, it.d, 8);
+    tb_free(&it);
+    for (int i = 0; i < 16384; i++) {
+        /* cut each fragment in two uneven chunks */
+        ck_assert_int_eq(dcm_parser_feed(p, frame, 1001, NULL), 0);
+        ck_assert_int_eq(dcm_parser_feed(p, frame + 1001, sizeof frame - 1001, NULL), 0);
+    }
+    struct tb tail = { 0 };
+    tb_seq_end(&tail);
+    ck_assert_int_eq(dcm_parser_feed(p, tail.d, tail.n, NULL), 0);
+    ck_assert_uint_eq(dcm_parser_offset(p), head.n + 16384ull * sizeof frame + 8);
+    struct ferry_error *err = NULL;
+    struct dcm_dataset *ds = dcm_parser_finish(p, &err);
+    ck_assert_msg(ds != NULL, "%s", ferry_error_message(err));
+    const struct dcm_element *pd = dcm_dataset_get(ds, DCM_TAG_PixelData);
+    ck_assert_uint_eq(dcm_element_fragment_count(pd), 16384);
+    const uint8_t *b;
+    uint32_t len;
+    ck_assert_int_eq(dcm_element_fragment(pd, 16383, &b, &len, NULL), 0);
+    ck_assert_ptr_null(b);
+    ck_assert_uint_eq(len, 65536);
+    uint32_t first, count;
+    ck_assert_int_eq(dcm_dataset_frame_fragments(ds, 700, &first, &count, NULL), 0);
+    ck_assert_uint_eq(first, 700);
+    dcm_parser_free(p);
+    dcm_dataset_unref(ds);
+    tb_free(&head);
+    tb_free(&tail);
+}
+END_TEST
+
 START_TEST(memory_limit)
 {
     struct tb t = { 0 };
@@ -584,6 +633,7 @@ TCase *tcase_parse(void)
     tcase_add_test(tc, unknown_vrs);
     tcase_add_test(tc, skip_bulk);
     tcase_add_test(tc, memory_limit);
+    tcase_add_test(tc, stream_bounded);
     tcase_add_test(tc, source_release);
     return tc;
 }
