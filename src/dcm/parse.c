@@ -239,9 +239,13 @@ static int close_item(struct dcm_parser *p, uint64_t content_end, struct ferry_e
     if (rc < 0)
         return rc;
     struct dcm_dataset *ds = l->ds;
-    ds->src_len = (uint32_t)(content_end - l->start);
-    if (p->persistent && !p->inflating)
-        ds->src = p->buf + (l->start - p->buf_off);
+    /* An undefined-length item can exceed 4 GiB: then it is never passed
+     * through (src stays NULL). */
+    if (content_end - l->start <= UINT32_MAX) {
+        ds->src_len = (uint32_t)(content_end - l->start);
+        if (p->persistent && !p->inflating)
+            ds->src = p->buf + (l->start - p->buf_off);
+    }
     p->depth--;
     if (!grow((void **)&p->items, &p->cap_items, p->n_items, sizeof *p->items))
         return oom(p, err, l->tag_offset, DCM_TAG_ITEM, DCM_VR_NONE);
