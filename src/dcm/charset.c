@@ -411,10 +411,19 @@ int dcm_charset_decode(const struct dcm_charset *cs, enum dcm_vr vr, const uint8
     for (size_t i = 0; i < len && ascii; i++)
         ascii = bytes[i] < 0x80 && bytes[i] != ESC;
     if (len == 0 || ascii || cs->n == 0 || !dcm_vr_is_text(vr)) {
-        if (ascii)
+        /* Bytes over 0x7F where only ASCII is allowed: shown as UTF-8 when
+         * they are valid UTF-8 (senders that forget (0008,0005) mostly write
+         * that), else as Latin-1, so that nothing is lost from sight. */
+        bool utf8 = true;
+        for (size_t i = 0; i < len && utf8;) {
+            size_t k = utf8_seq(bytes + i, len - i);
+            utf8 = k != 0;
+            i += k;
+        }
+        if (ascii || utf8)
             ob_put(&o, bytes, len);
         else
-            ob_latin1(&o, bytes, len); /* non-text VRs should be ASCII */
+            ob_latin1(&o, bytes, len);
     } else if (!cs->iso2022) {
         int t = cs->terms[0];
         if (t == DCM_CS_UTF8)

@@ -74,7 +74,8 @@ const char *dcm_cs_term(enum dcm_cs cs, bool iso2022);
  * the NUL. Bytes that are invalid in the charset become U+FFFD (decoding is
  * for display and matching, and never fails on content). ISO 2022 escape
  * sequences are honoured and reset at value delimiters ('\\') and, for PN, at
- * '^' and '='. Returns 0, -ENOMEM, or -ENOTSUP when iconv lacks a needed
+ * '^' and '='. Bytes over 0x7F in the default repertoire (no (0008,0005))
+ * are shown as UTF-8 when they are valid UTF-8, else as Latin-1. Returns 0, -ENOMEM, or -ENOTSUP when iconv lacks a needed
  * conversion (with the reason in *err). On failure *out is still owned by the
  * caller. */
 int dcm_charset_decode(const struct dcm_charset *cs, enum dcm_vr vr, const uint8_t *bytes,

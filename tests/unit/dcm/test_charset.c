@@ -70,7 +70,10 @@ START_TEST(decode_other)
                  "Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B",
                  "Yamada^Tarou=山田^太郎=やまだ^たろう");
     CHECK_DECODE("\\ISO 2022 IR 149", DCM_VR_PN, "\x1b$)C\xb1\xe8\xc8\xf1\xc1\xdf", "김희중");
-    /* CS values are ASCII whatever the charset. */
+    /* No Specific Character Set but bytes over 0x7F: UTF-8 if they are. */
+    CHECK_DECODE("", DCM_VR_PN, "张^三", "张^三");
+    CHECK_DECODE("", DCM_VR_PN, "J\xe9r\xf4me", "Jérôme");
+        /* CS values are ASCII whatever the charset. */
     CHECK_DECODE("GB18030", DCM_VR_CS, "ORIGINAL", "ORIGINAL");
 }
 END_TEST
