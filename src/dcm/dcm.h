@@ -208,10 +208,10 @@ struct dcm_dataset *dcm_dataset_ref(struct dcm_dataset *ds);
 void dcm_dataset_unref(struct dcm_dataset *ds);
 
 /* A deep copy of `ds` (a root, or an item: then the copy is a new root holding
- * that item's elements), reference count 1, unchanged, sharing the source
- * buffer (values from it are not copied), or NULL (out of memory). The copy
- * keeps the transfer syntax, file meta and pass-through ability of the
- * original. */
+ * that item's elements), reference count 1, sharing the source buffer (values
+ * from it are not copied), or NULL (out of memory). A root's copy keeps the
+ * transfer syntax, file meta, changed state and pass-through ability of the
+ * original; an item's copy counts as changed. */
 struct dcm_dataset *dcm_dataset_clone(const struct dcm_dataset *ds);
 
 /* The root of the tree `ds` belongs to (ds itself for a root). Borrowed. */
@@ -276,7 +276,8 @@ uint32_t dcm_element_tag(const struct dcm_element *el);
 enum dcm_vr dcm_element_vr(const struct dcm_element *el);
 /* The value length in bytes as it is in memory (even, unless the source had an
  * odd length); for SQ and encapsulated Pixel Data: the length the source
- * gave, DCM_UNDEFINED_LENGTH when undefined, 0 for ones built in memory. */
+ * gave, DCM_UNDEFINED_LENGTH when undefined (and for encapsulated Pixel Data
+ * built in memory), 0 for a sequence built in memory. */
 uint32_t dcm_element_length(const struct dcm_element *el);
 /* The value bytes (little endian), or NULL for SQ, for encapsulated Pixel
  * Data, for an empty value, and for a value skipped by DCM_PARSE_SKIP_BULK.
@@ -288,7 +289,8 @@ bool dcm_element_has_value(const struct dcm_element *el);
  * for an element added in memory. */
 uint64_t dcm_element_offset(const struct dcm_element *el);
 /* The source encoded this SQ (or encapsulated Pixel Data) with undefined
- * length; the writer keeps that choice. */
+ * length; the writer keeps that choice. Sequences built in memory are
+ * written with undefined length and say so here. */
 bool dcm_element_undefined_length(const struct dcm_element *el);
 
 /* Sequences. */

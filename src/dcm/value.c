@@ -715,6 +715,7 @@ int dcm_dataset_set_sequence(struct dcm_dataset *ds, uint32_t tag)
     if (!el)
         return -ENOMEM;
     el->vr = DCM_VR_SQ;
+    el->flags = EL_UNDEF;
     el->u.seq = sq;
     dcm__mark_changed(ds);
     return 0;
