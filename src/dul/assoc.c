@@ -490,6 +490,28 @@ static void unexpected_why(struct dul_assoc *a, uint8_t type, char *buf, size_t 
     }
 }
 
+/* Best effort: the AE titles of an A-ASSOCIATE-RQ for the log context,
+ * before (and whether or not) the rest of it decodes. */
+static void peek_ae_titles(struct dul_assoc *a, const uint8_t *pdu, size_t len)
+{
+    if (len < 42 || pdu[0] != DUL_PDU_ASSOCIATE_RQ || a->state != DUL_STA2 ||
+        a->info.calling_ae[0])
+        return;
+    char *dst[2] = { a->info.called_ae, a->info.calling_ae };
+    for (int k = 0; k < 2; k++) {
+        const uint8_t *v = pdu + 10 + 16 * k;
+        size_t s = 0, e = 16;
+        while (s < e && v[s] == ' ')
+            s++;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == 0))
+            e--;
+        for (size_t i = s; i < e; i++)
+            dst[k][i - s] = (v[i] >= 0x21 && v[i] <= 0x7e) ? (char)v[i] : '?';
+        dst[k][e - s] = '\0';
+    }
+    dul_assoc_set_log_ctx(a);
+}
+
 /* A PDU header was read at rpos: decide whether to buffer the PDU or act
  * on its type alone (an unexpected PDU, or one to ignore) and skip it. */
 static void on_header(struct dul_assoc *a)
@@ -511,6 +533,7 @@ static void on_header(struct dul_assoc *a)
     enum dul_event e = event_for(type);
     enum dul_action act;
     enum dul_state next;
+    peek_ae_titles(a, h, a->rfill - a->rpos);
     if (dul_fsm_lookup(a->state, e, &act, &next) && consumes_content(act)) {
         if (dul_pdu_check_length(type, length, a->max_recv, a->max_assoc_pdu, &err) < 0) {
             int code = err ? err->code : -EBADMSG;
@@ -533,27 +556,6 @@ static void on_header(struct dul_assoc *a)
     dul_fsm_fire(a, e, &x);
 }
 
-/* Best effort: the AE titles of an A-ASSOCIATE-RQ for the log context,
- * before (and whether or not) the rest of it decodes. */
-static void peek_ae_titles(struct dul_assoc *a, const uint8_t *pdu, size_t len)
-{
-    if (len < 42)
-        return;
-    char *dst[2] = { a->info.called_ae, a->info.calling_ae };
-    for (int k = 0; k < 2; k++) {
-        const uint8_t *v = pdu + 10 + 16 * k;
-        size_t s = 0, e = 16;
-        while (s < e && v[s] == ' ')
-            s++;
-        while (e > s && (v[e - 1] == ' ' || v[e - 1] == 0))
-            e--;
-        for (size_t i = s; i < e; i++)
-            dst[k][i - s] = (v[i] >= 0x21 && v[i] <= 0x7e) ? (char)v[i] : '?';
-        dst[k][e - s] = '\0';
-    }
-    dul_assoc_set_log_ctx(a);
-}
-
 /* A whole PDU is at rpos (cur_len bytes): decode what its action needs and
  * fire its event (or Evt19 if it does not decode). */
 static void on_pdu(struct dul_assoc *a)
@@ -569,8 +571,6 @@ static void on_pdu(struct dul_assoc *a)
     switch (type) {
     case DUL_PDU_ASSOCIATE_RQ:
     case DUL_PDU_ASSOCIATE_AC:
-        if (type == DUL_PDU_ASSOCIATE_RQ)
-            peek_ae_titles(a, pdu, len);
         rc = dul_decode_associate(pdu, len, &decoded, &err);
         x.assoc_pdu = &decoded;
         break;
@@ -674,6 +674,7 @@ static void process(struct dul_assoc *a)
             continue;
         }
         if (avail < a->cur_len) {
+            peek_ae_titles(a, a->rbuf + a->rpos, avail);
             if (ensure_room(a) < 0) {
                 dul_assoc_provider_abort(a, DUL_ABORT_REASON_NOT_SPECIFIED,
                                          "out of memory for a PDU of %zu bytes", a->cur_len);
