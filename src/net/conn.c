@@ -400,16 +400,21 @@ struct net_conn *net_connect(struct net_loop *l, const struct sockaddr *addr, so
     return c;
 }
 
+/* The ring is gone (nothing is in flight any more): close what is left and
+ * let the owners free their side. */
 void net_conn_free_all(struct net_loop *l)
 {
     while (l->conns) {
         struct net_conn *c = l->conns;
-        l->conns = c->next;
         if (c->fd >= 0)
             close(c->fd);
+        c->fd = -1;
+        c->closing = true;
+        if (c->ops && c->ops->on_closed)
+            c->ops->on_closed(c, c->arg);
+        conn_unlink(c);
         free(c);
     }
-    l->n_conns = 0;
 }
 
 /* ------------------------------------------------------------ listeners */
@@ -425,20 +430,26 @@ static void listener_unlink(struct net_listener *li)
         li->next->prev = li->prev;
 }
 
+/* Once nothing is in flight: a stopped listener closes its socket, a
+ * listener its owner let go of is freed. */
 void net_listener_maybe_free(struct net_listener *li)
 {
-    if (!li->closing || li->accept_req.in_flight || li->accept_req.queued ||
-        li->cancel_accept.req.in_flight || li->cancel_accept.req.queued)
+    if (li->accept_req.in_flight || li->accept_req.queued || li->cancel_accept.req.in_flight ||
+        li->cancel_accept.req.queued)
         return;
-    if (li->fd >= 0)
+    if (li->stopped && li->fd >= 0) {
         close(li->fd);
+        li->fd = -1;
+    }
+    if (!li->closing)
+        return;
     listener_unlink(li);
     free(li);
 }
 
 static void listener_arm(struct net_listener *li)
 {
-    if (li->closing || li->accept_req.in_flight || li->accept_req.queued)
+    if (li->stopped || li->accept_req.in_flight || li->accept_req.queued)
         return;
     li->multishot = li->loop->has_multishot_accept;
     net_loop_queue(li->loop, &li->accept_req);
@@ -465,7 +476,7 @@ void net_listener_complete(struct net_listener *li, int res, unsigned flags)
     struct net_loop *l = li->loop;
     bool more = (flags & IORING_CQE_F_MORE) != 0;
     if (res < 0) {
-        if (li->closing) {
+        if (li->stopped) {
             net_listener_maybe_free(li);
             return;
         }
@@ -495,7 +506,7 @@ void net_listener_complete(struct net_listener *li, int res, unsigned flags)
         }
         return;
     }
-    if (li->closing) {
+    if (li->stopped) {
         close(res);
         net_listener_maybe_free(li);
         return;
@@ -579,15 +590,26 @@ uint16_t net_listener_port(const struct net_listener *li)
     return li->port;
 }
 
+void net_listener_stop(struct net_listener *li)
+{
+    if (li->stopped)
+        return;
+    li->stopped = true;
+    net_timer_cancel(li->loop, &li->retry);
+    bool queued_cancel;
+    net_loop_cancel(li->loop, &li->cancel_accept, &queued_cancel);
+    net_listener_maybe_free(li);
+}
+
 void net_listener_close(struct net_listener *li)
 {
     if (li->closing)
         return;
     li->closing = true;
-    net_timer_cancel(li->loop, &li->retry);
-    bool queued_cancel;
-    net_loop_cancel(li->loop, &li->cancel_accept, &queued_cancel);
-    net_listener_maybe_free(li);
+    if (li->stopped)
+        net_listener_maybe_free(li);
+    else
+        net_listener_stop(li);
 }
 
 void net_listener_free_all(struct net_loop *l)

@@ -186,10 +186,34 @@ out_free:
     return NULL;
 }
 
+static int loop_pump(struct net_loop *l, uint64_t limit_ns, bool may_wait);
+
+static bool loop_busy(const struct net_loop *l)
+{
+    if (l->n_conns || l->file_ops)
+        return true;
+    for (const struct net_listener *li = l->listeners; li; li = li->next)
+        if (li->accept_req.in_flight || li->cancel_accept.req.in_flight)
+            return true;
+    return false;
+}
+
 void net_loop_free(struct net_loop *l)
 {
     if (!l)
         return;
+    if (l->ring_ok && l->enabled) {
+        /* Close and reap through the ring, so that no receive is left in
+         * flight into memory about to be freed (bounded: 2 s). */
+        for (struct net_conn *c = l->conns; c; c = c->next)
+            net_conn_close(c);
+        for (struct net_listener *li = l->listeners; li; li = li->next)
+            net_listener_stop(li);
+        uint64_t end = net_now_ns() + 2000000000ull;
+        while (loop_busy(l) && net_now_ns() < end)
+            if (loop_pump(l, end, true) < 0)
+                break;
+    }
     if (l->ring_ok)
         io_uring_queue_exit(&l->ring);
     net_conn_free_all(l);
@@ -593,9 +617,11 @@ void net_loop_drain(struct net_loop *l, unsigned deadline_ms, void (*done)(void 
     l->drain_done = done;
     l->drain_arg = arg;
     l->drain_check.fn = drain_check_fn;
+    /* The listeners stop accepting and close their sockets; their owners
+     * still hold them and free them with net_listener_close(). */
     for (struct net_listener *li = l->listeners, *next; li; li = next) {
         next = li->next;
-        net_listener_close(li);
+        net_listener_stop(li);
     }
     net_timer_init(&l->drain_timer, drain_deadline);
     net_timer_arm(l, &l->drain_timer, deadline_ms);

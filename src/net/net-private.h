@@ -86,7 +86,8 @@ struct net_listener {
     struct net_loop *loop;
     int fd;
     uint16_t port;
-    bool closing;
+    bool stopped;              /* accepts no more; the socket closes once idle */
+    bool closing;              /* the owner let go: freed once idle */
     bool multishot;            /* the accept in flight is multishot */
     net_accept_fn *on_accept;
     void *arg;
@@ -210,6 +211,7 @@ struct net_conn *net_conn_new(struct net_loop *loop, int fd);
 void net_conn_free_all(struct net_loop *loop);
 void net_listener_free_all(struct net_loop *loop);
 void net_listener_maybe_free(struct net_listener *l);
+void net_listener_stop(struct net_listener *l);
 void net_fileop_free_all(struct net_loop *loop);
 
 #endif

@@ -40,8 +40,11 @@ struct net_loop_options {
  * without (io_uring itself, or an opcode older than Linux 5.11). */
 struct net_loop *net_loop_new(const struct net_loop_options *opt, struct ferry_error **err);
 
-/* Frees the loop. Call after net_loop_run() has returned; objects still open
- * are freed without callbacks. Accepts NULL. */
+/* Frees the loop, from the thread that ran it, after net_loop_run() has
+ * returned (and after the owners of listeners, such as a dul_server, have
+ * let go of them). Connections still open are closed through the ring and
+ * their on_closed called; file operations in flight are waited for (at most
+ * 2 s in all); then the ring goes. Accepts NULL. */
 void net_loop_free(struct net_loop *loop);
 
 /* Run until net_loop_stop(). The thread that first calls it owns the ring
@@ -65,7 +68,9 @@ const char *net_loop_describe(const struct net_loop *loop);
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t net_now_ms(void);
 
-/* Stop accepting (every listener closes), let connections finish, and after
+/* Stop accepting (every listener closes its socket; the listener objects
+ * stay valid for their owners' net_listener_close()), let connections
+ * finish, and after
  * deadline_ms close those that remain. When no connection and no file
  * operation is left, call done(arg), or stop the loop if done is NULL. */
 void net_loop_drain(struct net_loop *loop, unsigned deadline_ms,

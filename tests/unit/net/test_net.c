@@ -627,6 +627,47 @@ START_TEST(test_drain_early)
 }
 END_TEST
 
+/* Freeing a loop with connections open closes them through the ring and
+ * tells their owners. */
+START_TEST(test_free_with_open_conns)
+{
+    struct pair p;
+    pair_open(&p, "127.0.0.1");
+    p.srv.rbuf = malloc(64);
+    p.srv.rcap = 64;
+    side_recv_more(&p.srv);
+    net_listener_close(p.li);
+    net_loop_free(p.loop);
+    ck_assert(p.cli.closed && p.srv.closed);
+    free(p.srv.rbuf);
+}
+END_TEST
+
+/* A listener stopped by a drain stays valid for its owner's close. */
+START_TEST(test_drain_keeps_listener_valid)
+{
+    struct ferry_error *err = NULL;
+    struct net_loop *l = new_loop();
+    struct net_listener *li = net_listen(l, "127.0.0.1", 0, 4, on_accept, NULL, &err);
+    ck_assert_ptr_nonnull(li);
+    uint16_t port = net_listener_port(li);
+    drained = false;
+    net_loop_drain(l, 1000, drain_done, NULL);
+    ck_assert(run_until(l, &drained, 2000));
+    /* the socket is closed: a connect is refused */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_storage sa;
+    socklen_t len;
+    net_addr_parse("127.0.0.1", port, &sa, &len);
+    ck_assert_int_lt(connect(fd, (struct sockaddr *)&sa, len), 0);
+    ck_assert_int_eq(errno, ECONNREFUSED);
+    close(fd);
+    net_listener_close(li);
+    net_loop_run_once(l, 0);
+    net_loop_free(l);
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -657,6 +698,8 @@ static Suite *net_suite(void)
     tc = tcase_create("drain");
     tcase_add_test(tc, test_drain_deadline);
     tcase_add_test(tc, test_drain_early);
+    tcase_add_test(tc, test_drain_keeps_listener_valid);
+    tcase_add_test(tc, test_free_with_open_conns);
     suite_add_tcase(s, tc);
     return s;
 }
