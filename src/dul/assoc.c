@@ -762,6 +762,13 @@ static void conn_on_sent(struct net_conn *c, void *arg, struct net_send *s, int 
         return;
     }
     dul_timer_activity(a);
+    if (!a->sent_head && !a->cur) {
+        /* Nothing left to send: the pool only helps while streaming, so an
+         * idle association does not keep PDU-sized buffers. */
+        outbuf_list_free(a->pool);
+        a->pool = NULL;
+        a->pool_n = 0;
+    }
     if (a->want_writable && a->queued <= (size_t)a->max_send + DUL_PDU_HEADER_LEN &&
         !a->closing) {
         a->want_writable = false;

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,7 +331,7 @@ static void reject(struct dul_decision *d, uint8_t result, uint8_t source, uint8
     va_end(ap);
 }
 
-static bool same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+bool dul_same_peer_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
     if (a->ss_family != b->ss_family)
         return false;
@@ -341,12 +342,6 @@ static bool same_address(const struct sockaddr_storage *a, const struct sockaddr
         return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
                       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
     return false;
-}
-
-bool dul_same_peer_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-bool dul_same_peer_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    return same_address(a, b);
 }
 
 static void peer_text(const struct sockaddr_storage *sa, char *buf, size_t size)
@@ -446,11 +441,8 @@ void dul_negotiate(const struct dul_policy_c *p, const struct dul_associate *rq,
     /* Accept: build the AC. Its strings point into the policy (which
      * outlives the decision) or into rq (which the caller keeps until the
      * AC is encoded). */
-    size_t n_roles = 0;
-    for (size_t i = 0; i < rq->ui.n_roles; i++)
-        n_roles++;
     size_t size = rq->n_pc * (sizeof(struct dul_pc) + sizeof(const char *)) +
-                  n_roles * sizeof(struct dul_role);
+                  rq->ui.n_roles * sizeof(struct dul_role);
     char *mem = calloc(1, size ? size : 1);
     if (!mem) {
         reject(d, DUL_RJ_TRANSIENT, DUL_RJ_SOURCE_PRESENTATION, DUL_RJ_PRES_LOCAL_LIMIT_EXCEEDED,

@@ -33,8 +33,8 @@
 
 struct conn_state {
     unsigned id;
-    uint8_t cmd[65536];
-    size_t cmd_len;
+    uint8_t *cmd;              /* a command set being put together */
+    size_t cmd_len, cmd_cap;
     bool cmd_overflow;
     uint8_t store_pc;
     uint16_t store_msg_id;
@@ -209,9 +209,13 @@ static void on_pdv(struct dul_assoc *a, void *arg, const struct dul_pdv_in *pdv)
         }
         return;
     }
-    if (cs->cmd_len + pdv->len > sizeof cs->cmd) {
+    if (cs->cmd_len + pdv->len > 65536) {
         cs->cmd_overflow = true;
     } else {
+        if (cs->cmd_len + pdv->len > cs->cmd_cap) {
+            cs->cmd_cap = cs->cmd_len + pdv->len;
+            cs->cmd = realloc(cs->cmd, cs->cmd_cap);
+        }
         memcpy(cs->cmd + cs->cmd_len, pdv->data, pdv->len);
         cs->cmd_len += pdv->len;
     }
@@ -271,6 +275,7 @@ static void on_closed(struct dul_assoc *a, void *arg)
     struct conn_state *cs = arg;
     out("MAXPDV %u %zu", cs->id, cs->max_pdv);
     out("CLOSED %u", cs->id);
+    free(cs->cmd);
     free(cs);
 }
 
