@@ -27,14 +27,16 @@ for bytes in 0 524288; do
     HP=$!
     exec 3>"$WORK/in"
     while ! grep -q HELD "$WORK/hold.out" 2>/dev/null; do sleep 0.1; done
-    sleep 0.5
     held=$(awk '/HELD/{print $2}' "$WORK/hold.out")
-    r=$(rss $SP)
-    hr=$(rss $HP)
-    what=idle
-    [ "$bytes" -gt 0 ] && what="after a 512 KiB store each"
-    printf 'server RSS, %d associations %-26s %6d KiB (%d KiB each); requestor side %d KiB\n' \
-        "$held" "$what:" "$r" $(((r - base) / held)) "$hr"
+    for t in 0.5 3; do
+        sleep $t
+        r=$(rss $SP)
+        hr=$(rss $HP)
+        what="idle"
+        [ "$bytes" -gt 0 ] && what="after a 512 KiB store each"
+        printf 'server RSS, %d associations %s, %3s s later: %6d KiB (%d KiB each); requestor %d KiB\n' \
+            "$held" "$what" "$t" "$r" $(((r - base) / held)) "$hr"
+    done
     exec 3>&-
     wait $HP || true
     rm -f "$WORK/in"

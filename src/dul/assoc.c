@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static atomic_uint next_id = 1;
 
@@ -78,6 +80,23 @@ static void pdu_fired(struct net_timer *t)
                                  dul_pdu_name(a->rbuf[a->rpos]), a->cur_len, a->pdu_ms, have);
 }
 
+/* The association has been quiet for DUL_SHRINK_MS with an empty receive
+ * buffer: give its pages past the first DUL_RBUF_MIN bytes back to the
+ * kernel. A receive may be in flight into the buffer's start; nothing moves,
+ * and a later large PDU simply faults fresh pages in. */
+static void shrink_fired(struct net_timer *t)
+{
+    struct dul_assoc *a = container_of(t, struct dul_assoc, shrink);
+    if (a->rfill != a->rpos || a->shrunk)
+        return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)a->rbuf + DUL_RBUF_MIN + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t end = ((uintptr_t)a->rbuf + a->rcap) & ~(uintptr_t)(page - 1);
+    if (end > start)
+        madvise((void *)start, end - start, MADV_DONTNEED);
+    a->shrunk = true;
+}
+
 void dul_timer_artim(struct dul_assoc *a, bool on)
 {
     if (on)
@@ -137,6 +156,7 @@ struct dul_assoc *dul_assoc_new(struct net_loop *loop, bool requestor)
     net_timer_init(&a->artim, artim_fired);
     net_timer_init(&a->idle, idle_fired);
     net_timer_init(&a->pdu_timer, pdu_fired);
+    net_timer_init(&a->shrink, shrink_fired);
     dul_assoc_set_log_ctx(a);
     return a;
 }
@@ -172,6 +192,7 @@ static void assoc_free(struct dul_assoc *a)
     net_timer_cancel(a->loop, &a->artim);
     net_timer_cancel(a->loop, &a->idle);
     net_timer_cancel(a->loop, &a->pdu_timer);
+    net_timer_cancel(a->loop, &a->shrink);
     outbuf_list_free(a->sent_head);
     outbuf_list_free(a->pool);
     free(a->cur);
@@ -381,6 +402,7 @@ void dul_io_close(struct dul_assoc *a)
     net_timer_cancel(a->loop, &a->artim);
     net_timer_cancel(a->loop, &a->idle);
     net_timer_cancel(a->loop, &a->pdu_timer);
+    net_timer_cancel(a->loop, &a->shrink);
     if (a->conn)
         net_conn_close(a->conn);
 }
@@ -396,13 +418,10 @@ void dul_io_read(struct dul_assoc *a)
         return;
     if (a->rpos == a->rfill) {
         a->rpos = a->rfill = 0;
-        if (a->msg_done && a->rcap > DUL_RBUF_MIN && !a->cur_len) {
-            uint8_t *b = realloc(a->rbuf, DUL_RBUF_MIN);
-            if (b) {
-                a->rbuf = b;
-                a->rcap = DUL_RBUF_MIN;
-            }
-        }
+        /* between messages with a grown buffer: give memory back if the
+         * association stays quiet */
+        if (a->msg_done && a->rcap > DUL_RBUF_MIN && !a->shrunk && !a->skip)
+            net_timer_arm(a->loop, &a->shrink, DUL_SHRINK_MS);
     }
     if (a->rfill == a->rcap && a->rpos) {
         memmove(a->rbuf, a->rbuf + a->rpos, a->rfill - a->rpos);
@@ -742,6 +761,10 @@ static void conn_on_recv(struct net_conn *c, void *arg, ssize_t res)
         return;
     }
     a->rfill += (size_t)res;
+    if (a->shrunk || net_timer_armed(&a->shrink)) {
+        net_timer_cancel(a->loop, &a->shrink);
+        a->shrunk = false;
+    }
     process(a);
 }
 

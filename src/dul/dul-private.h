@@ -18,9 +18,13 @@
 #define DUL_DEFAULT_REPLY_MS 30000u
 #define DUL_DEFAULT_CONNECT_MS 10000u
 #define DUL_SHUTDOWN_ARTIM_MS 1000u
-/* A receive buffer starts (and shrinks back to) this size; it grows, up
- * to one PDU, only while PDUs that large arrive. */
+/* A receive buffer starts at this size and grows, up to one PDU (doubling,
+ * so a stream of large PDUs is read several at a time), when PDUs that large
+ * arrive. It keeps its size while the association is busy; after
+ * DUL_SHRINK_MS without data, the memory past the first DUL_RBUF_MIN bytes
+ * is given back (madvise) without moving the buffer. */
 #define DUL_RBUF_MIN (16u * 1024u)
+#define DUL_SHRINK_MS 2000u
 /* Free P-DATA send buffers kept for reuse. */
 #define DUL_POOL_MAX 2u
 
@@ -116,7 +120,8 @@ struct dul_assoc {
     uint32_t max_send_cap;             /* when the peer says 0 */
     uint32_t max_assoc_pdu;
     unsigned artim_ms, idle_ms, pdu_ms, reply_ms;
-    struct net_timer artim, idle, pdu_timer;
+    struct net_timer artim, idle, pdu_timer, shrink;
+    bool shrunk;                       /* the buffer's tail pages were given back */
 
     /* receive */
     uint8_t *rbuf;
