@@ -128,7 +128,9 @@ struct dul_user_identity {         /* user identity RQ (0x58) */
 struct dul_user_info {
     uint32_t max_length;           /* 0x51; 0 = no limit (also when absent) */
     bool has_max_length;
-    const char *impl_class_uid;    /* 0x52; NULL when absent */
+    const char *impl_class_uid;    /* 0x52; NULL when absent (PS3.8 requires it;
+                                      decoding tolerates its absence, encoding
+                                      then leaves it out) */
     const char *impl_version;      /* 0x55; NULL when absent */
     bool has_async;                /* 0x53 */
     uint16_t async_invoked, async_performed;
@@ -221,8 +223,9 @@ const char *dul_uid_problem(const char *uid, size_t len);
 
 /* Encode into buf (cap bytes). Returns the PDU size, or with buf == NULL
  * the size needed; -ENOSPC if cap is too small, -EINVAL if a value does not
- * fit its field (a UID over 64 characters, an AE title over 16, an item over
- * 65535 bytes, a PC without transfer syntax ...). */
+ * fit its field (an empty UID or one over 64 characters, an AE title over
+ * 16, an item over 65535 bytes, a PC without transfer syntax ...). Whatever
+ * dul_decode_associate() accepted encodes. */
 ssize_t dul_encode_associate(const struct dul_associate *a, uint8_t *buf, size_t cap);
 
 /* 10-byte PDUs. */

@@ -444,7 +444,8 @@ static int parse_user_info(struct parser *p, size_t off, size_t ilen)
             size_t n = slen;
             while (n && v[n - 1] == ' ')
                 n--;
-            const char *name = keep(p, v, n);
+            /* all spaces: as if absent */
+            const char *name = n ? keep(p, v, n) : NULL;
             if (ui)
                 ui->impl_version = name;
             break;

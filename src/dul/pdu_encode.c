@@ -66,10 +66,12 @@ static void item_end(struct writer *w, size_t at)
     }
 }
 
-static void w_uid_item(struct writer *w, uint8_t type, const char *uid)
+/* A UID item; empty only where its value is not significant (the transfer
+ * syntax of a rejected presentation context). */
+static void w_uid_item(struct writer *w, uint8_t type, const char *uid, bool may_be_empty)
 {
     size_t n = uid ? strlen(uid) : 0;
-    if (n > DUL_UID_MAX)
+    if (n > DUL_UID_MAX || (n == 0 && !may_be_empty))
         fail(w, -EINVAL);
     size_t at = item_begin(w, type, 0);
     w_bytes(w, uid, n);
@@ -103,7 +105,9 @@ static void w_user_info(struct writer *w, const struct dul_user_info *ui, bool r
     size_t s = item_begin(w, 0x51, 0);
     w_32(w, ui->max_length);
     item_end(w, s);
-    w_uid_item(w, 0x52, ui->impl_class_uid);
+    /* mandatory in PS3.8, but a decoded PDU may lack it: left out then */
+    if (ui->impl_class_uid)
+        w_uid_item(w, 0x52, ui->impl_class_uid, false);
     if (ui->has_async) {
         s = item_begin(w, 0x53, 0);
         w_16(w, ui->async_invoked);
@@ -182,7 +186,7 @@ ssize_t dul_encode_associate(const struct dul_associate *a, uint8_t *buf, size_t
     w_ae(&w, a->calling_ae);
     for (int i = 0; i < 32; i++)
         w_byte(&w, 0);
-    w_uid_item(&w, 0x10, a->app_context ? a->app_context : DUL_APPLICATION_CONTEXT);
+    w_uid_item(&w, 0x10, a->app_context ? a->app_context : DUL_APPLICATION_CONTEXT, false);
     for (size_t i = 0; i < a->n_pc; i++) {
         const struct dul_pc *pc = &a->pc[i];
         if (!(pc->id & 1))
@@ -195,15 +199,15 @@ ssize_t dul_encode_associate(const struct dul_associate *a, uint8_t *buf, size_t
         if (rq) {
             if (!pc->abstract_syntax || pc->n_ts == 0)
                 fail(&w, -EINVAL);
-            w_uid_item(&w, 0x30, pc->abstract_syntax);
+            w_uid_item(&w, 0x30, pc->abstract_syntax, false);
             for (size_t k = 0; k < pc->n_ts; k++)
-                w_uid_item(&w, 0x40, pc->ts[k]);
+                w_uid_item(&w, 0x40, pc->ts[k], false);
         } else {
             /* exactly one transfer syntax sub-item; its value is not
              * significant when the context was rejected */
             if (pc->n_ts > 1 || (pc->result == DUL_PC_ACCEPTANCE && pc->n_ts != 1))
                 fail(&w, -EINVAL);
-            w_uid_item(&w, 0x40, pc->n_ts ? pc->ts[0] : "");
+            w_uid_item(&w, 0x40, pc->n_ts ? pc->ts[0] : "", pc->result != DUL_PC_ACCEPTANCE);
         }
         item_end(&w, at);
     }
