@@ -32,6 +32,8 @@ static void w_32(struct writer *w, uint32_t v)
 
 static void w_bytes(struct writer *w, const void *src, size_t n)
 {
+    if (n == 0)
+        return; /* src may be NULL (an empty server response ...) */
     if (w->buf && w->n + n <= w->cap)
         memcpy(w->buf + w->n, src, n);
     w->n += n;

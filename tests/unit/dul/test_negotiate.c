@@ -317,6 +317,17 @@ START_TEST(test_user_identity_roles_async)
     ck_assert_msg(d.accept, "%s", d.why);
     ck_assert(d.ac.ui.has_identity_ac);
     ck_assert_uint_eq(d.ac.ui.server_response_len, 0);
+    /* the AC with its empty server response encodes (UBSan once saw a
+     * memcpy from NULL here) and decodes */
+    uint8_t buf[2048];
+    ssize_t n = dul_encode_associate(&d.ac, buf, sizeof buf);
+    ck_assert_int_gt(n, 0);
+    struct dul_associate back;
+    struct ferry_error *err = NULL;
+    ck_assert_int_eq(dul_decode_associate(buf, (size_t)n, &back, &err), 0);
+    ck_assert(back.ui.has_identity_ac);
+    ck_assert_uint_eq(back.ui.server_response_len, 0);
+    dul_associate_clear(&back);
     ck_assert(d.ac.ui.has_async);
     ck_assert_uint_eq(d.ac.ui.async_invoked, 1);
     ck_assert_uint_eq(d.ac.ui.async_performed, 1);
