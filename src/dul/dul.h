@@ -7,10 +7,16 @@
  * arrive and sends PDVs, releases or aborts.
  *
  * Threading: everything here runs on the network thread of the net_loop
- * given at creation. Callbacks are never called from inside the dul_* call
- * that caused them, except on_pdv/on_release_requested/on_established which
- * only come from the loop; a struct dul_assoc stays valid until its
- * on_closed callback has returned.
+ * given at creation. Callbacks all come from the loop, never from inside a
+ * dul_* call; a callback may call any dul_* function on its association
+ * (dul_abort from on_pdv, dul_release_response from on_release_requested,
+ * ...). A struct dul_assoc stays valid until its on_closed has returned.
+ *
+ * Memory per association is bounded by the PDU sizes: one receive buffer
+ * that grows to the largest PDU accepted only while such PDUs arrive (and
+ * gives its pages back after 2 s of quiet), send buffers of the peer's
+ * maximum length (kept only while sending), and what the upper layer
+ * queues with dul_send_pdv (pace it with on_writable).
  *
  * Logging: the association logs once per notable event with its context
  * "assoc 12 10.0.0.5:40112 MODALITY1->FERRY" (dul_assoc_log_ctx). Every
@@ -257,8 +263,10 @@ size_t dul_server_assoc_count(const struct dul_server *s);
  * left. */
 void dul_server_shutdown(struct dul_server *s, unsigned deadline_ms, void (*done)(void *arg),
                          void *arg);
-/* Free the server after its associations have closed (after shutdown's
- * done, or after the loop stopped). Accepts NULL. */
+/* Free the server, on the network thread, before net_loop_free() (its
+ * listeners belong to the loop). Normally after shutdown's done; any
+ * association still open is closed and freed later by the loop without
+ * referring to the server. Accepts NULL. */
 void dul_server_free(struct dul_server *s);
 
 /* ------------------------------------------------------------ requestor */
