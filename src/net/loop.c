@@ -170,6 +170,8 @@ struct net_loop *net_loop_new(const struct net_loop_options *opt, struct ferry_e
     l->enabled = !(l->setup_flags & IORING_SETUP_R_DISABLED);
     if (loop_probe(l, err) < 0)
         goto out_free;
+    if (opt && opt->single_accept)
+        l->has_multishot_accept = false;
     l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (l->efd < 0) {
         ferry_error_set(err, -errno, "eventfd: %s", strerror(errno));

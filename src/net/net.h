@@ -32,6 +32,9 @@ struct net_listener;
 struct net_loop_options {
     unsigned sq_entries;   /* submission queue size; 0: 1024 */
     bool quiet;            /* do not write the start-up log line */
+    /* Behave as on a kernel without multishot accept (< 5.19): one accept
+     * at a time, re-armed. For tests of that path. */
+    bool single_accept;
 };
 
 /* A new loop with its ring, eventfd and timer. opt may be NULL. Writes one

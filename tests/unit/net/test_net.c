@@ -260,12 +260,16 @@ static void on_accept(struct net_listener *li, void *arg, struct net_conn *c)
     side_recv_more(&p->srv);
 }
 
+static bool single_accept;
+
 static void pair_open(struct pair *p, const char *host)
 {
     struct ferry_error *err = NULL;
     memset(p, 0, sizeof *p);
     g_pair = p;
-    p->loop = new_loop();
+    struct net_loop_options opt = { .quiet = true, .single_accept = single_accept };
+    p->loop = net_loop_new(&opt, &err);
+    ck_assert_msg(p->loop, "%s", ferry_error_message(err));
     p->li = net_listen(p->loop, host, 0, 16, on_accept, p, &err);
     ck_assert_msg(p->li != NULL, "%s", ferry_error_message(err));
     ck_assert_uint_ne(net_listener_port(p->li), 0);
@@ -333,6 +337,42 @@ static void big_transfer(const char *host)
 START_TEST(test_tcp_v4_big_send)
 {
     big_transfer("127.0.0.1");
+}
+END_TEST
+
+/* The path for kernels without multishot accept: one accept at a time,
+ * re-armed after each; several connections in a row all get through. */
+START_TEST(test_single_accept)
+{
+    single_accept = true;
+    struct pair p;
+    pair_open(&p, "127.0.0.1");
+    ck_assert_msg(strstr(net_loop_describe(p.loop), "accept one at a time") != NULL, "%s",
+                  net_loop_describe(p.loop));
+    struct net_conn *orig = p.srv.c; /* the server side of p.cli */
+    for (int i = 0; i < 3; i++) {
+        struct side extra = { 0 };
+        struct sockaddr_storage sa;
+        socklen_t len;
+        net_addr_parse("127.0.0.1", net_listener_port(p.li), &sa, &len);
+        struct net_conn *before = p.srv.c;
+        extra.c = net_connect(p.loop, (struct sockaddr *)&sa, len, 2000, &side_ops, &extra);
+        ck_assert(run_until(p.loop, &extra.connected, 3000));
+        ck_assert_int_eq(extra.connect_res, 0);
+        uint64_t end = net_now_ms() + 3000;
+        while (p.srv.c == before && net_now_ms() < end)
+            net_loop_run_once(p.loop, 20);
+        ck_assert_ptr_ne(p.srv.c, before); /* accepted: on_accept ran again */
+        net_conn_close(extra.c);
+        net_conn_close(p.srv.c);
+        ck_assert(run_until(p.loop, &extra.closed, 3000));
+        ck_assert(run_until(p.loop, &p.srv.closed, 3000));
+        p.srv.closed = false;
+    }
+    net_conn_close(orig);
+    ck_assert(run_until(p.loop, &p.srv.closed, 3000));
+    single_accept = false;
+    pair_close(&p);
 }
 END_TEST
 
@@ -687,6 +727,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_listen_errors);
     tcase_add_test(tc, test_tcp_v4_big_send);
     tcase_add_test(tc, test_tcp_v6);
+    tcase_add_test(tc, test_single_accept);
     tcase_add_test(tc, test_connect_timeout);
     tcase_add_test(tc, test_connect_refused);
     tcase_add_test(tc, test_close_cancels);
