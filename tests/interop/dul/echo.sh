@@ -42,4 +42,14 @@ wait_for srv.err "calling AE title 'FAR_AWAY' is not allowed from 127.0.0.1"
 
 stop_server
 expect_not_in srv.err "association aborted"
+
+# a server that takes CT only: the association is accepted with its one
+# context rejected (abstract syntax not supported), as PS3.8 has it, and
+# echoscu says so
+start_server --ae FERRY --abstract 1.2.840.10008.5.1.4.1.1.2
+if echoscu -v -aec FERRY 127.0.0.1 "$PORT" >nopc.log 2>&1; then fail "echoscu succeeded without a context"; fi
+expect_in nopc.log "No Acceptable Presentation Contexts"
+wait_for srv.out "^CONTEXT 1 1 3 1.2.840.10008.1.1 -$"
+wait_for srv.err "association accepted: 0 of 1 presentation contexts accepted"
+stop_server
 echo "PASS"
