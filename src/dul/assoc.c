@@ -685,7 +685,8 @@ static void process(struct dul_assoc *a)
         }
         if (!a->cur_len) {
             if (avail < DUL_PDU_HEADER_LEN) {
-                if (avail && !net_timer_armed(&a->pdu_timer) && a->state != DUL_STA13)
+                if (avail && !net_timer_armed(&a->pdu_timer) && a->state != DUL_STA13 &&
+                    !a->paused)
                     net_timer_arm(a->loop, &a->pdu_timer, a->pdu_ms);
                 break;
             }
@@ -699,7 +700,9 @@ static void process(struct dul_assoc *a)
                                          "out of memory for a PDU of %zu bytes", a->cur_len);
                 return;
             }
-            if (!net_timer_armed(&a->pdu_timer))
+            /* the peer has pdu_ms to finish it, unless we are the ones
+             * not reading */
+            if (!net_timer_armed(&a->pdu_timer) && !a->paused)
                 net_timer_arm(a->loop, &a->pdu_timer, a->pdu_ms);
             break;
         }
@@ -952,7 +955,12 @@ void dul_pause(struct dul_assoc *a)
     if (a->paused)
         return;
     a->paused = true;
-    dul_timer_activity(a); /* suspends the idle timer */
+    /* While we do not read, neither silence nor a half-received PDU is
+     * the peer's fault: the idle and per-PDU timers wait. The receive loop
+     * re-arms the PDU timer on resume if a PDU is still incomplete. */
+    dul_timer_activity(a);
+    if (a->state != DUL_STA13)
+        net_timer_cancel(a->loop, &a->pdu_timer);
 }
 
 static void resume_fn(struct net_work *w)

@@ -420,6 +420,34 @@ START_TEST(test_paused_is_not_idle)
 }
 END_TEST
 
+/* Paused with half a PDU in hand: the per-PDU timer must not blame the
+ * peer for the bytes we are not reading. */
+START_TEST(test_paused_with_partial_pdu)
+{
+    struct dul_policy pol = { .pdu_ms = 150 };
+    struct harness h;
+    harness_open(&h, &pol);
+    connect_side(&h, &h.cli, "FERRY", 0);
+    run_until(&h.srv.established, 3000);
+    run_until(&h.cli.established, 3000);
+    /* a PDU much bigger than the server's first receive buffer, then pause
+     * the server as soon as part of it is in */
+    static uint8_t big[200000];
+    ck_assert_int_eq(dul_send_pdv(h.cli.a, 3, false, true, big, sizeof big), 0);
+    dul_pause(h.srv.a);
+    run_for(500);
+    ck_assert(!h.srv.aborted && !h.cli.aborted);
+    ck_assert_uint_eq(h.srv.n_pdv, 0);
+    dul_resume(h.srv.a);
+    uint64_t end = net_now_ms() + 3000;
+    while (h.srv.data_len < sizeof big && net_now_ms() < end)
+        net_loop_run_once(h.loop, 20);
+    ck_assert_uint_eq(h.srv.data_len, sizeof big);
+    ck_assert(!h.srv.aborted);
+    harness_close(&h);
+}
+END_TEST
+
 START_TEST(test_connect_refused)
 {
     struct harness h;
@@ -626,6 +654,7 @@ void add_assoc_tests(Suite *s)
     tcase_add_test(tc, test_abort_by_requestor);
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_paused_is_not_idle);
+    tcase_add_test(tc, test_paused_with_partial_pdu);
     tcase_add_test(tc, test_connect_refused);
     tcase_add_test(tc, test_request_errors);
     tcase_add_test(tc, test_release_collision);
