@@ -230,8 +230,9 @@ int dul_release_response(struct dul_assoc *a);
 void dul_abort(struct dul_assoc *a);
 
 /* Backpressure: stop delivering PDVs (after the current on_pdv returns) and
- * stop reading from the socket; the idle timer is suspended. Resume
- * delivers what is buffered, from the loop, then reads again. */
+ * stop reading from the socket. The idle and per-PDU timers wait meanwhile
+ * (it is not the peer's fault), so the upper layer must resume or abort.
+ * Resume delivers what is buffered, from the loop, then reads again. */
 void dul_pause(struct dul_assoc *a);
 void dul_resume(struct dul_assoc *a);
 bool dul_paused(const struct dul_assoc *a);
