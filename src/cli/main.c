@@ -5,7 +5,10 @@
 #include <string.h>
 
 /* Each command: cmd_<name>.c. Keep the table in alphabetical order. */
+int cmd_config(int argc, char **argv);
+
 static const struct cli_command commands[] = {
+    { "config", "check a config file: ferry config check FILE", cmd_config },
     { NULL, NULL, NULL },
 };
 
