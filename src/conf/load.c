@@ -434,6 +434,26 @@ const struct conf_type conf_t_deferred = { "list", CONF_S_OTHER, parse_deferred,
 /* ---------------------------------------------------------------------------
  * Files */
 
+/* The reader (bad UTF-8, ...) reports a byte offset, not a place: find the
+ * line and column (in characters) of that byte. */
+static void offset_to_loc(FILE *f, size_t offset, struct conf_loc *loc)
+{
+    loc->line = 1;
+    loc->col = 1;
+    rewind(f);
+    for (size_t i = 0; i < offset; i++) {
+        int ch = getc(f);
+        if (ch == EOF)
+            break;
+        if (ch == '\n') {
+            loc->line++;
+            loc->col = 1;
+        } else if ((ch & 0xc0) != 0x80) {
+            loc->col++;
+        }
+    }
+}
+
 /* Read one file as a YAML document and add it to p->docs. `from` is the
  * include entry that named it (NULL for the main file), for errors. */
 static int load_doc(struct conf_parser *p, const char *file, const yaml_node_t *from)
@@ -495,6 +515,8 @@ static int load_doc(struct conf_parser *p, const char *file, const yaml_node_t *
                      yp.context_mark.column + 1);
         struct conf_loc loc = { doc->file, (uint32_t)yp.problem_mark.line + 1,
                                 (uint32_t)yp.problem_mark.column + 1 };
+        if (yp.error == YAML_READER_ERROR)
+            offset_to_loc(f, yp.problem_offset, &loc);
         rc = conf_error_loc(p, &loc, "invalid YAML: %s%s",
                             yp.problem ? yp.problem : "cannot be read", ctx);
         goto out_parser;
@@ -593,7 +615,7 @@ static int include_entry(struct conf_parser *p, const char *base, yaml_node_t *e
         free(list);
     } else if (strpbrk(pat, "*?[")) {
         glob_t g;
-        int grc = glob(full, GLOB_ERR, NULL, &g);
+        int grc = glob(full, 0, NULL, &g);
         if (grc == GLOB_NOMATCH) {
             rc = conf_error_at(p, entry, "'%s' matches no file", pat);
         } else if (grc != 0) {

@@ -2,7 +2,9 @@
  * classes. The SOP class keywords come from data/dicom/storage_sop_classes.tsv
  * (generated into sop_classes.c at build time); the transfer syntax names are
  * ferry's own short names, listed in docs/config.md, for the UIDs of
- * data/dicom/transfer_syntaxes.tsv. */
+ * data/dicom/transfer_syntaxes.tsv; they are the names the codec plugins
+ * give their codecs, so `compress: { syntax: ... }` and a destination's
+ * transfer_syntaxes speak the same language. */
 #include "conf/conf-private.h"
 
 #include <string.h>
@@ -22,17 +24,17 @@ static const struct {
     { "jpeg-lossless-sv1", "1.2.840.10008.1.2.4.70" },
     { "jpeg-ls-lossless", "1.2.840.10008.1.2.4.80" },
     { "jpeg-ls-near-lossless", "1.2.840.10008.1.2.4.81" },
-    { "j2k-lossless", "1.2.840.10008.1.2.4.90" },
-    { "j2k", "1.2.840.10008.1.2.4.91" },
-    { "j2k-mc-lossless", "1.2.840.10008.1.2.4.92" },
-    { "j2k-mc", "1.2.840.10008.1.2.4.93" },
+    { "jpeg2000-lossless", "1.2.840.10008.1.2.4.90" },
+    { "jpeg2000", "1.2.840.10008.1.2.4.91" },
+    { "jpeg2000-mc-lossless", "1.2.840.10008.1.2.4.92" },
+    { "jpeg2000-mc", "1.2.840.10008.1.2.4.93" },
     { "htj2k-lossless", "1.2.840.10008.1.2.4.201" },
     { "htj2k-lossless-rpcl", "1.2.840.10008.1.2.4.202" },
     { "htj2k", "1.2.840.10008.1.2.4.203" },
     { "jpeg-xl-lossless", "1.2.840.10008.1.2.4.110" },
     { "jpeg-xl-recompression", "1.2.840.10008.1.2.4.111" },
     { "jpeg-xl", "1.2.840.10008.1.2.4.112" },
-    { "rle", "1.2.840.10008.1.2.5" },
+    { "rle-lossless", "1.2.840.10008.1.2.5" },
     { "deflated-image-frame", "1.2.840.10008.1.2.8.1" },
     { "mpeg2-main", "1.2.840.10008.1.2.4.100" },
     { "h264-high", "1.2.840.10008.1.2.4.102" },

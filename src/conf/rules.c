@@ -228,7 +228,10 @@ static long add_pipeline(struct conf_parser *p, const char *name, yaml_node_t *l
     b->pipes[b->pub.n_pipelines] = (struct conf_pipeline){
         .name = aname, .loc = conf_loc_of(p, list), .steps = steps, .n_steps = n,
     };
-    return rc < 0 ? -1 : (long)b->pub.n_pipelines++;
+    /* Kept even when a step is wrong, so that duplicates and references to
+     * it are judged as usual. */
+    size_t idx = b->pub.n_pipelines++;
+    return rc < 0 ? -1 : (long)idx;
 }
 
 int conf_parse_pipelines(struct conf_parser *p)
@@ -706,14 +709,16 @@ static int parse_forward(struct conf_parser *p, yaml_node_t *v, const char *rout
     if (count == 0)
         return conf_error_at(p, v, "%sexpected at least one destination", conf_path(p));
     struct route_target *t = conf_arena_alloc(&p->box->arena, count * sizeof *t);
-    if (!t)
+    bool *ok = conf_arena_alloc(&p->box->arena, count * sizeof *ok);
+    if (!t || !ok)
         return conf_nomem(p);
     for (size_t i = 0; i < count; i++) {
         yaml_node_t *item = v->type == YAML_SEQUENCE_NODE ? seq_item(p, v, i) : v;
         size_t mark = v->type == YAML_SEQUENCE_NODE ? conf_path_index(p, i) : p->path_len;
         int r = parse_target(p, item, route, &t[i]);
+        ok[i] = r == 0;
         for (size_t j = 0; r == 0 && j < i; j++)
-            if (t[j].destination == t[i].destination && t[j].pipeline == t[i].pipeline)
+            if (ok[j] && t[j].destination == t[i].destination && t[j].pipeline == t[i].pipeline)
                 r = conf_error_at(p, item, "%s'%s' is named twice with the same pipeline",
                                   conf_path(p), t[i].destination_name);
         conf_path_pop(p, mark);

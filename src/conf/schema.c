@@ -81,7 +81,7 @@ static const struct conf_key storage_keys[] = {
     C("retention", retention, storage.retention_ms, "7d", 0, 3650 * DAY, 0),
     C("fsync", bool, storage.fsync, "true", 0, 0, CONF_RESTART),
     SECTION("group_commit", group_commit_table),
-    C("quarantine_dir", string, storage.quarantine_dir, "''", 0, 0, 0),
+    C("quarantine_dir", string, storage.quarantine_dir, "''", 0, 0, CONF_RESTART),
 };
 
 static const struct conf_table server_table = TABLE("server", server_keys);

@@ -212,6 +212,8 @@ static int compile_values(struct route_rules *r, struct route_cond *c, const cha
     const char *opname = c->opname ? c->opname : "value";
     bool many = c->op == OP_MATCH || c->op == OP_EQUALS || c->op == OP_WILDCARD ||
                 c->op == OP_REGEX || c->op == OP_IN;
+    if (n == 0 && !c->opname)
+        return ferry_error_set(err, -EINVAL, "%s needs a value", c->name);
     if (n == 0)
         return ferry_error_set(err, -EINVAL, "%s: '%s' needs a value", c->name, opname);
     if (c->op == OP_BETWEEN && n != 2)
@@ -361,7 +363,7 @@ int route_rules_cond(struct route_rules *r, const char *field, const char *op,
     struct route_cond c = { 0 };
     int rc;
     if (bad_value)
-        *bad_value = -1;
+        *bad_value = ROUTE_BAD_OP;
     if (strcmp(field, "calling_ae") == 0) {
         c.field = FIELD_CALLING_AE;
     } else if (strcmp(field, "called_ae") == 0) {
@@ -370,12 +372,16 @@ int route_rules_cond(struct route_rules *r, const char *field, const char *op,
         c.field = FIELD_PEER;
     } else {
         c.field = FIELD_ATTR;
+        if (bad_value)
+            *bad_value = ROUTE_BAD_FIELD;
         if (!r->have_dict)
             return ferry_error_set(err, -ENOTSUP,
                                    "attribute '%s': no data dictionary to look keywords up in",
                                    field);
         if (r->dict.lookup(r->dict.ud, field, &c.tag, c.vr) < 0)
             return ferry_error_set(err, -EINVAL, "unknown attribute keyword '%s'", field);
+        if (bad_value)
+            *bad_value = ROUTE_BAD_OP;
         c.vr[2] = '\0';
         c.vrc = route_vr_class(c.vr);
     }

@@ -345,9 +345,13 @@ int route_parse_number(locale_t loc, const char *text, double *out)
 
 enum route_vr_class route_vr_class(const char *vr)
 {
-    static const char *const numbers[] = { "IS", "DS", "US", "UL", "SS", "SL",
-                                           "FL", "FD", "SV", "UV" };
-    static const char *const bulk[] = { "OB", "OW", "OF", "OD", "OL", "OV", "UN" };
+    /* Besides the 34 VRs, dictionaries (DCMTK's dicom.dic) use "xs" (US or
+     * SS), "up" (UL pointer), "ox" (OB or OW), "px" (Pixel Data), "lt" (US,
+     * SS or OW) and "na" (no value). */
+    static const char *const numbers[] = { "IS", "DS", "US", "UL", "SS", "SL", "FL",
+                                           "FD", "SV", "UV", "xs", "up" };
+    static const char *const bulk[] = { "OB", "OW", "OF", "OD", "OL", "OV",
+                                        "UN", "ox", "px", "lt", "na" };
     if (strcmp(vr, "DA") == 0)
         return VR_DATE;
     if (strcmp(vr, "TM") == 0)

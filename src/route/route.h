@@ -101,8 +101,11 @@ void route_rules_free(struct route_rules *rules);
  *   values the operands: any of them may match (match, equals, wildcard,
  *          regex, in); exactly one for range/from/to/numeric/present; two
  *          (low, high) for between.
- * When one value is at fault, *bad_value (if not NULL) is set to its index,
- * otherwise to -1, so the caller can point at it. */
+ * On error, *bad_value (if not NULL) says what is at fault, so the caller
+ * can point at it: the index of a value, ROUTE_BAD_OP (the operator, or the
+ * values as a whole) or ROUTE_BAD_FIELD (the field). */
+#define ROUTE_BAD_OP (-1)
+#define ROUTE_BAD_FIELD (-2)
 int route_rules_cond(struct route_rules *rules, const char *field, const char *op,
                      const char *const *values, size_t n_values, int *bad_value,
                      struct ferry_error **err);

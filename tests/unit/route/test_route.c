@@ -507,7 +507,7 @@ START_TEST(test_compile_errors)
                      "calling_ae takes equals, wildcard or regex, not 'range'");
     ck_assert_str_eq(compile_err1("Modality", "in", "10.0.0.0/8"),
                      "'in' is for peer address blocks, not Modality");
-    ck_assert_str_eq(compile_err("Modality", NULL, NULL, 0), "Modality: 'value' needs a value");
+    ck_assert_str_eq(compile_err("Modality", NULL, NULL, 0), "Modality needs a value");
     ck_assert_str_eq(compile_err1("PatientName", "between", "A"),
                      "'between' needs a numeric, date or time attribute; PatientName is PN");
     const char *two[] = { "20240101", "20240102" };
