@@ -454,6 +454,23 @@ static void offset_to_loc(FILE *f, size_t offset, struct conf_loc *loc)
     }
 }
 
+/* Report what libyaml could not parse. */
+static int yaml_error(struct conf_parser *p, const yaml_parser_t *yp, const char *file, FILE *f)
+{
+    char ctx[128] = "";
+    if (yp->context)
+        snprintf(ctx, sizeof ctx, " (%s at %zu:%zu)", yp->context, yp->context_mark.line + 1,
+                 yp->context_mark.column + 1);
+    struct conf_loc loc = { file, (uint32_t)yp->problem_mark.line + 1,
+                            (uint32_t)yp->problem_mark.column + 1 };
+    if (yp->error == YAML_READER_ERROR)
+        offset_to_loc(f, yp->problem_offset, &loc);
+    if (yp->error == YAML_MEMORY_ERROR)
+        return conf_nomem(p);
+    return conf_error_loc(p, &loc, "invalid YAML: %s%s", yp->problem ? yp->problem : "cannot be read",
+                          ctx);
+}
+
 /* Read one file as a YAML document and add it to p->docs. `from` is the
  * include entry that named it (NULL for the main file), for errors. */
 static int load_doc(struct conf_parser *p, const char *file, const yaml_node_t *from)
@@ -509,30 +526,23 @@ static int load_doc(struct conf_parser *p, const char *file, const yaml_node_t *
     struct conf_doc *saved = p->doc;
     p->doc = doc;
     if (!yaml_parser_load(&yp, &doc->yd)) {
-        char ctx[128] = "";
-        if (yp.context)
-            snprintf(ctx, sizeof ctx, " (%s at %zu:%zu)", yp.context, yp.context_mark.line + 1,
-                     yp.context_mark.column + 1);
-        struct conf_loc loc = { doc->file, (uint32_t)yp.problem_mark.line + 1,
-                                (uint32_t)yp.problem_mark.column + 1 };
-        if (yp.error == YAML_READER_ERROR)
-            offset_to_loc(f, yp.problem_offset, &loc);
-        rc = conf_error_loc(p, &loc, "invalid YAML: %s%s",
-                            yp.problem ? yp.problem : "cannot be read", ctx);
+        rc = yaml_error(p, &yp, doc->file, f);
         goto out_parser;
     }
     doc->loaded = true;
     /* One document per file: a second one is a mistake (a stray "---"). */
     yaml_document_t next;
-    if (yaml_parser_load(&yp, &next)) {
-        yaml_node_t *root = yaml_document_get_root_node(&next);
-        if (root) {
-            struct conf_loc loc = { doc->file, (uint32_t)next.start_mark.line + 1,
-                                    (uint32_t)next.start_mark.column + 1 };
-            rc = conf_error_loc(p, &loc, "a second YAML document; a config file holds one");
-        }
-        yaml_document_delete(&next);
+    if (!yaml_parser_load(&yp, &next)) {
+        rc = yaml_error(p, &yp, doc->file, f);
+        goto out_parser;
     }
+    yaml_node_t *root = yaml_document_get_root_node(&next);
+    if (root) {
+        struct conf_loc loc = { doc->file, (uint32_t)next.start_mark.line + 1,
+                                (uint32_t)next.start_mark.column + 1 };
+        rc = conf_error_loc(p, &loc, "a second YAML document; a config file holds one");
+    }
+    yaml_document_delete(&next);
 out_parser:
     p->doc = saved;
     yaml_parser_delete(&yp);
@@ -767,9 +777,10 @@ const struct conf *conf_load(const char *path, const struct conf_options *opts,
     struct conf_parser p = { .box = box, .opts = opts, .errs = errs };
     if (errors)
         *errors = NULL;
+    if (box)
+        atomic_init(&box->refs, 1);
     if (!errs || !box)
         goto out_nomem;
-    atomic_init(&box->refs, 1);
     if (opts) {
         box->release_step = opts->release_step;
         box->step_ud = opts->step_ud;

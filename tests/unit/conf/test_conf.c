@@ -524,9 +524,11 @@ START_TEST(test_errors_destinations)
                           "    called_ae: B\n"
                           "    calling_ae: ME\n"
                           "    transfer_syntaxes: jpeg-ls-lossless\n"
-                          "    fallback: none\n");
+                          "    fallback: none\n"
+                          "    retry: &slow { initial: 1m, max: 1h }\n"
+                          "  - { name: c, host: c, called_ae: C, retry: *slow }\n");
     const struct conf *c = load_ok("ok.yaml", NULL);
-    ck_assert_uint_eq(c->n_destinations, 2);
+    ck_assert_uint_eq(c->n_destinations, 3);
     const struct conf_destination *a = conf_destination(c, "a");
     ck_assert_ptr_eq(a, &c->destinations[0]);
     ck_assert_str_eq(a->called_ae, "A");
@@ -553,7 +555,10 @@ START_TEST(test_errors_destinations)
     ck_assert_str_eq(b->transfer_syntaxes.uids[0], "1.2.840.10008.1.2.4.80");
     ck_assert(!b->transfer_syntaxes.others);
     ck_assert_ptr_null(b->fallback);
-    ck_assert_ptr_null(conf_destination(c, "c"));
+    /* An alias repeats the anchored value. */
+    ck_assert_uint_eq(conf_destination(c, "c")->retry_initial_ms, 60000);
+    ck_assert_uint_eq(conf_destination(c, "c")->retry_max_ms, 3600000);
+    ck_assert_ptr_null(conf_destination(c, "e"));
     conf_unref(c);
 }
 END_TEST
@@ -571,6 +576,10 @@ START_TEST(test_errors_yaml)
     write_file("two.yaml", "server: {}\n---\nlimits: {}\n");
     assert_text(load_text("two.yaml", NULL),
                      "two.yaml:2:1: a second YAML document; a config file holds one\n");
+    write_file("two-bad.yaml", "server: {}\n---\n[a\n");
+    assert_text(load_text("two-bad.yaml", NULL),
+                "two-bad.yaml:4:1: invalid YAML: did not find expected ',' or ']' (while parsing a "
+                "flow sequence at 3:1)\n");
     write_file("list.yaml", "- server\n");
     assert_text(load_text("list.yaml", NULL),
                      "list.yaml:1:1: expected a mapping of settings at the top level, found a "
