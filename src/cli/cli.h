@@ -13,4 +13,8 @@ struct cli_command {
     int (*run)(int argc, char **argv);
 };
 
+/* The commands (cmd_<name>.c). */
+int cmd_config(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+
 #endif

@@ -10,7 +10,6 @@
 #include "cli/cli.h"
 #include "dcm/dcm.h"
 
-int cmd_dump(int argc, char **argv);
 
 #define VALUE_MAX 64   /* longer values are cut and end in "..." like dcmdump's */
 

@@ -5,9 +5,8 @@
 #include <string.h>
 
 /* Each command: cmd_<name>.c. Keep the table in alphabetical order. */
-int cmd_dump(int argc, char **argv);
-
 static const struct cli_command commands[] = {
+    { "config", "check a config file: ferry config check FILE", cmd_config },
     { "dump", "print DICOM files like dcmdump (names in UTF-8)", cmd_dump },
     { NULL, NULL, NULL },
 };
