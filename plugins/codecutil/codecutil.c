@@ -20,7 +20,7 @@ int codec_fail(struct ferry_diag *diag, int code, int32_t param, const char *fmt
 
 bool codec_parse_uint(const char *text, uint32_t min, uint32_t max, uint32_t *out)
 {
-    if (!text || !*text || strlen(text) > 9)
+    if (!text || !*text || strlen(text) > 9 || (text[0] == '0' && text[1]))
         return false;
     uint32_t v = 0;
     for (const char *p = text; *p; p++) {

@@ -17,7 +17,7 @@ int codec_fail(struct ferry_diag *diag, int code, int32_t param, const char *fmt
     __attribute__((format(printf, 4, 5)));
 
 /* Parse `text` as a decimal integer in [min, max]: digits only, no sign, no
- * spaces, at most 9 digits. Returns false if it is anything else. */
+ * spaces, no leading zero, at most 9 digits. Returns false if it is anything else. */
 bool codec_parse_uint(const char *text, uint32_t min, uint32_t max, uint32_t *out);
 
 /* Bytes per sample (bits_allocated / 8) or 0 when bits_allocated is not a
