@@ -243,12 +243,65 @@ static int jls_verify_near(const struct ferry_frame *g, const uint8_t *in, size_
 
 /* ---- encode ------------------------------------------------------------- */
 
+/* One CharLS encode of `src` into dest[0..cap): *written on success, else
+ * CharLS's error (DESTINATION_BUFFER_TOO_SMALL when cap was short). With
+ * dest NULL, only *written = CharLS's estimate of the size needed. */
+static charls_jpegls_errc jls_charls_encode(const struct ferry_frame *g, int32_t near,
+                                            const uint8_t *src, size_t src_len, uint8_t *dest,
+                                            size_t cap, size_t *written)
+{
+    charls_jpegls_encoder *enc = charls_jpegls_encoder_create();
+    if (!enc)
+        return CHARLS_JPEGLS_ERRC_NOT_ENOUGH_MEMORY;
+    charls_frame_info fi = {
+        .width = g->columns,
+        .height = g->rows,
+        .bits_per_sample = g->bits_stored,
+        .component_count = g->samples_per_pixel,
+    };
+    /* Colour-by-pixel is coded sample-interleaved, colour-by-plane without
+     * interleave: CharLS reads either layout as it is. */
+    charls_interleave_mode ilv = g->samples_per_pixel > 1 && g->planar_configuration == 0
+                                     ? CHARLS_INTERLEAVE_MODE_SAMPLE
+                                     : CHARLS_INTERLEAVE_MODE_NONE;
+    charls_jpegls_errc e = charls_jpegls_encoder_set_frame_info(enc, &fi);
+    if (!e)
+        e = charls_jpegls_encoder_set_near_lossless(enc, near);
+    if (!e)
+        e = charls_jpegls_encoder_set_interleave_mode(enc, ilv);
+    /* Even length (a DICOM fragment is even); the preset parameters written
+     * out for > 12 bits, as CharLS does by default, for older decoders. */
+    if (!e)
+        e = charls_jpegls_encoder_set_encoding_options(
+            enc, CHARLS_ENCODING_OPTIONS_EVEN_DESTINATION_SIZE |
+                     CHARLS_ENCODING_OPTIONS_INCLUDE_PC_PARAMETERS_JAI);
+    if (!e && !dest)
+        e = charls_jpegls_encoder_get_estimated_destination_size(enc, written);
+    if (!e && dest)
+        e = charls_jpegls_encoder_set_destination_buffer(enc, dest, cap);
+    if (!e && dest)
+        e = charls_jpegls_encoder_encode_from_buffer(enc, src, src_len, 0);
+    if (!e && dest)
+        e = charls_jpegls_encoder_get_bytes_written(enc, written);
+    charls_jpegls_encoder_destroy(enc);
+    return e;
+}
+
+/* What noise can cost: every sample at JPEG-LS's code length limit
+ * LIMIT = 2 * (bpp + max(8, bpp)) bits (T.87 A.2), plus one stuffed bit per
+ * 7 after 0xFF bytes, plus the markers. CharLS's own estimate is about the
+ * raw size, which pure noise exceeds. */
+static size_t jls_worst_case(const struct ferry_frame *g, size_t samples)
+{
+    size_t p = g->bits_stored, limit = 2 * (p + (p > 8 ? p : 8));
+    return samples * limit / 7 + 4096;
+}
+
 static int jls_encode_near(const struct ferry_host *host, const struct ferry_frame *geom,
                            const uint8_t *in, size_t in_len, int32_t near,
                            struct ferry_encoded *out, struct ferry_diag *diag)
 {
     static const char *const palette[] = {"PALETTE COLOR", NULL};
-    charls_jpegls_encoder *enc = NULL;
     uint8_t *copy = NULL, *dest = NULL;
     int rc = jls_check(geom, in_len, diag);
     if (rc)
@@ -271,51 +324,25 @@ static int jls_encode_near(const struct ferry_host *host, const struct ferry_fra
     if (rc)
         return rc;
 
-    enc = charls_jpegls_encoder_create();
-    if (!enc) {
-        rc = codec_fail(diag, -ENOMEM, -1, "JPEG-LS: out of memory for the encoder");
-        goto out_free;
+    /* Scratch of CharLS's estimate (of the worst case if noise overflows
+     * it), then an exact copy for the host: a frame may wait in memory
+     * before it is written, and should not hold more than it needs. */
+    size_t cap = 0, written = 0;
+    charls_jpegls_errc e = jls_charls_encode(geom, near, src, src_len, NULL, 0, &cap);
+    for (int attempt = 0; !e && attempt < 2; attempt++) {
+        dest = malloc(cap);
+        if (!dest) {
+            rc = codec_fail(diag, -ENOMEM, -1, "JPEG-LS: out of memory for %zu bytes", cap);
+            goto out_free;
+        }
+        e = jls_charls_encode(geom, near, src, src_len, dest, cap, &written);
+        if (e != CHARLS_JPEGLS_ERRC_DESTINATION_BUFFER_TOO_SMALL || attempt)
+            break;
+        free(dest);
+        dest = NULL;
+        e = CHARLS_JPEGLS_ERRC_SUCCESS;
+        cap = jls_worst_case(geom, samples);
     }
-    charls_frame_info fi = {
-        .width = geom->columns,
-        .height = geom->rows,
-        .bits_per_sample = geom->bits_stored,
-        .component_count = geom->samples_per_pixel,
-    };
-    charls_interleave_mode ilv = geom->samples_per_pixel > 1 && geom->planar_configuration == 0
-                                     ? CHARLS_INTERLEAVE_MODE_SAMPLE
-                                     : CHARLS_INTERLEAVE_MODE_NONE;
-    charls_jpegls_errc e = charls_jpegls_encoder_set_frame_info(enc, &fi);
-    if (!e)
-        e = charls_jpegls_encoder_set_near_lossless(enc, near);
-    if (!e)
-        e = charls_jpegls_encoder_set_interleave_mode(enc, ilv);
-    /* Even length (a DICOM fragment is even); the preset parameters written
-     * out for > 12 bits, as CharLS does by default, for older decoders. */
-    if (!e)
-        e = charls_jpegls_encoder_set_encoding_options(
-            enc, CHARLS_ENCODING_OPTIONS_EVEN_DESTINATION_SIZE |
-                     CHARLS_ENCODING_OPTIONS_INCLUDE_PC_PARAMETERS_JAI);
-    size_t cap = 0;
-    if (!e)
-        e = charls_jpegls_encoder_get_estimated_destination_size(enc, &cap);
-    if (e) {
-        rc = jls_fail(diag, e, "setting up the encoder");
-        goto out_free;
-    }
-    /* Scratch of the worst case, then an exact copy for the host (a frame
-     * may wait in memory before it is written: it should not hold more). */
-    dest = malloc(cap);
-    if (!dest) {
-        rc = codec_fail(diag, -ENOMEM, -1, "JPEG-LS: out of memory for %zu bytes", cap);
-        goto out_free;
-    }
-    size_t written = 0;
-    e = charls_jpegls_encoder_set_destination_buffer(enc, dest, cap);
-    if (!e)
-        e = charls_jpegls_encoder_encode_from_buffer(enc, src, src_len, 0);
-    if (!e)
-        e = charls_jpegls_encoder_get_bytes_written(enc, &written);
     if (e) {
         rc = jls_fail(diag, e, "encoding");
         goto out_free;
@@ -338,7 +365,6 @@ static int jls_encode_near(const struct ferry_host *host, const struct ferry_fra
     out->lossy = near > 0;
 out_free:
     free(dest);
-    charls_jpegls_encoder_destroy(enc);
     free(copy);
     return rc;
 }

@@ -126,6 +126,41 @@ START_TEST(test_high_bits_are_not_coded)
 }
 END_TEST
 
+/* Pure noise costs more than its raw size; CharLS's estimate of the output
+ * is about the raw size, so the encoder must retry with the worst case. */
+START_TEST(test_incompressible)
+{
+    static const struct ferry_frame geoms[] = {
+        {.size = sizeof(struct ferry_frame), .rows = 67, .columns = 129, .samples_per_pixel = 3,
+         .bits_allocated = 8, .bits_stored = 8, .planar_configuration = 1, .photometric = "RGB"},
+        {.size = sizeof(struct ferry_frame), .rows = 64, .columns = 64, .samples_per_pixel = 1,
+         .bits_allocated = 16, .bits_stored = 16, .photometric = "MONOCHROME2"},
+    };
+    uint32_t rng = 5;
+    for (int k = 0; k < 2; k++) {
+        const struct ferry_frame *g = &geoms[k];
+        size_t n = harness_frame_size(g);
+        uint8_t *in = malloc(n);
+        for (size_t i = 0; i < n; i++) {
+            rng = rng * 1103515245u + 12345u;
+            in[i] = (uint8_t)(rng >> 16);
+        }
+        struct ferry_encoded enc;
+        struct ferry_diag diag;
+        ck_assert_msg(ct_encode(&ls, g, in, &enc, &diag) == 0, "%s", diag.message);
+        ck_assert_uint_gt(enc.length, n); /* it did expand */
+        uint8_t *out;
+        struct ferry_frame og;
+        ck_assert_int_eq(ct_decode(&ls, &enc.frame, enc.bytes, enc.length, &out, &og, &diag), 0);
+        char why[256];
+        ck_assert_msg(ct_same_pixels(g, in, &og, out, why, sizeof why), "%s", why);
+        free(out);
+        free(enc.bytes);
+        free(in);
+    }
+}
+END_TEST
+
 /* ---- near-lossless ---------------------------------------------------------- */
 
 static void near_case(unsigned near, const struct ferry_frame *g, unsigned noise)
@@ -468,6 +503,7 @@ int main(void)
     tcase_add_test(tc, test_lossless_matrix);
     tcase_add_test(tc, test_near_zero_is_lossless);
     tcase_add_test(tc, test_high_bits_are_not_coded);
+    tcase_add_test(tc, test_incompressible);
     suite_add_tcase(s, tc);
     tc = tcase_create("near");
     tcase_add_checked_fixture(tc, setup, teardown);
