@@ -405,9 +405,12 @@ static bool jls_is_rst(uint8_t code) { return code >= 0xD0 && code <= 0xD7; }
 
 static int jls_check_complete(const uint8_t *in, size_t n, struct ferry_diag *diag)
 {
-    if (n < 2 || in[0] != 0xFF || in[1] != 0xD8)
+    size_t i = 0;
+    while (i + 2 < n && in[i] == 0xFF && in[i + 1] == 0xFF) /* fill bytes, as CharLS allows */
+        i++;
+    if (i + 2 > n || in[i] != 0xFF || in[i + 1] != 0xD8)
         return 0; /* not JPEG-LS at all: CharLS says so */
-    size_t i = 2;
+    i += 2;
     for (;;) {
         if (i >= n)
             return jls_truncated(diag, n, "without an EOI marker");

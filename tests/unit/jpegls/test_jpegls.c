@@ -454,6 +454,18 @@ START_TEST(test_decode_errors)
                      "JPEG-LS: the stream ends at byte 20 inside a marker segment (truncated)");
     free(out);
 
+    /* CharLS skips fill bytes before SOI: so does the truncation check. */
+    uint8_t *filled = malloc(enc.length + 2);
+    filled[0] = filled[1] = 0xFF;
+    memcpy(filled + 2, enc.bytes, enc.length);
+    ck_assert_int_eq(ct_decode(&ls, &g, filled, enc.length + 2, &out, &og, &diag), 0);
+    free(out);
+    ck_assert_int_eq(ct_decode(&ls, &g, filled, 60, &out, &og, &diag), -EBADMSG);
+    ck_assert_str_eq(diag.message,
+                     "JPEG-LS: the stream ends at byte 60 inside the scan data (truncated)");
+    free(out);
+    free(filled);
+
     /* Every truncation fails with a message, and quickly: CharLS 2.4.1 would
      * spend seconds on each (the suite's time limit notices). */
     for (size_t n = 0; n < enc.length - 2; n++) {
