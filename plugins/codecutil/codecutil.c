@@ -2,8 +2,10 @@
 #include "codecutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int codec_fail(struct ferry_diag *diag, int code, int32_t param, const char *fmt, ...)
@@ -136,4 +138,75 @@ bool codec_photometric_is(const struct ferry_frame *g, const char *const *list)
 void codec_set_photometric(struct ferry_frame *g, const char *s)
 {
     snprintf(g->photometric, sizeof g->photometric, "%s", s);
+}
+
+/* ---- per-thread scratch ---------------------------------------------------- */
+
+struct codec_scratch {
+    uint8_t *buf;
+    size_t cap;
+};
+
+static pthread_key_t scratch_key;
+static bool scratch_ready;
+
+static void scratch_free(void *p)
+{
+    struct codec_scratch *s = p;
+    if (s)
+        free(s->buf);
+    free(s);
+}
+
+int codec_scratch_init(void)
+{
+    if (scratch_ready)
+        return 0;
+    int rc = pthread_key_create(&scratch_key, scratch_free);
+    if (rc)
+        return -rc;
+    scratch_ready = true;
+    return 0;
+}
+
+void codec_scratch_fini(void)
+{
+    if (!scratch_ready)
+        return;
+    /* The calling thread's buffer can go now; no destructor of this
+     * (about to be unloaded) code may run after the key is deleted. */
+    scratch_free(pthread_getspecific(scratch_key));
+    pthread_setspecific(scratch_key, NULL);
+    pthread_key_delete(scratch_key);
+    scratch_ready = false;
+}
+
+uint8_t *codec_scratch_get(size_t n)
+{
+    if (!n)
+        n = 1;
+    if (!scratch_ready || n > CODEC_SCRATCH_KEEP)
+        return malloc(n);
+    struct codec_scratch *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s || pthread_setspecific(scratch_key, s)) {
+            free(s);
+            return malloc(n);
+        }
+    }
+    if (s->cap < n) {
+        free(s->buf);
+        size_t cap = n + n / 4; /* a little room for the next, larger frame */
+        s->buf = malloc(cap);
+        s->cap = s->buf ? cap : 0;
+    }
+    return s->buf;
+}
+
+void codec_scratch_put(uint8_t *p)
+{
+    struct codec_scratch *s = scratch_ready ? pthread_getspecific(scratch_key) : NULL;
+    if (!s || p != s->buf)
+        free(p);
 }

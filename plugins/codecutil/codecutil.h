@@ -50,4 +50,19 @@ bool codec_photometric_is(const struct ferry_frame *g, const char *const *list);
  * fit). */
 void codec_set_photometric(struct ferry_frame *g, const char *s);
 
+/* Per-thread scratch memory, kept from one call to the next so that a
+ * worker encoding frame after frame does not map and fault in fresh pages
+ * each time. codec_scratch_init() runs in ferry_plugin_init(),
+ * codec_scratch_fini() in the plugin's unload (buffers of threads still
+ * alive then are not freed: unload happens at exit). Requests above
+ * CODEC_SCRATCH_KEEP bytes get memory of their own, freed by put. One
+ * buffer per thread at a time: get, use, put. */
+#define CODEC_SCRATCH_KEEP ((size_t)64 << 20)
+
+int codec_scratch_init(void);
+void codec_scratch_fini(void);
+/* At least n bytes, or NULL when memory is short. Give it back with put. */
+uint8_t *codec_scratch_get(size_t n);
+void codec_scratch_put(uint8_t *p);
+
 #endif

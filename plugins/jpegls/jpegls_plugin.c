@@ -324,13 +324,13 @@ static int jls_encode_near(const struct ferry_host *host, const struct ferry_fra
     if (rc)
         return rc;
 
-    /* Scratch of CharLS's estimate (of the worst case if noise overflows
-     * it), then an exact copy for the host: a frame may wait in memory
+    /* The thread's scratch, of CharLS's estimate (of the worst case if
+     * noise overflows it), then an exact copy for the host: a frame may wait in memory
      * before it is written, and should not hold more than it needs. */
     size_t cap = 0, written = 0;
     charls_jpegls_errc e = jls_charls_encode(geom, near, src, src_len, NULL, 0, &cap);
     for (int attempt = 0; !e && attempt < 2; attempt++) {
-        dest = malloc(cap);
+        dest = codec_scratch_get(cap);
         if (!dest) {
             rc = codec_fail(diag, -ENOMEM, -1, "JPEG-LS: out of memory for %zu bytes", cap);
             goto out_free;
@@ -338,7 +338,7 @@ static int jls_encode_near(const struct ferry_host *host, const struct ferry_fra
         e = jls_charls_encode(geom, near, src, src_len, dest, cap, &written);
         if (e != CHARLS_JPEGLS_ERRC_DESTINATION_BUFFER_TOO_SMALL || attempt)
             break;
-        free(dest);
+        codec_scratch_put(dest);
         dest = NULL;
         e = CHARLS_JPEGLS_ERRC_SUCCESS;
         cap = jls_worst_case(geom, samples);
@@ -364,7 +364,7 @@ static int jls_encode_near(const struct ferry_host *host, const struct ferry_fra
     out->frame.planar_configuration = 0; /* the stream says how it interleaves */
     out->lossy = near > 0;
 out_free:
-    free(dest);
+    codec_scratch_put(dest);
     free(copy);
     return rc;
 }
@@ -525,7 +525,10 @@ static int jls_decode(void *state, const struct ferry_frame *in_geom, const uint
     out_geom->size = sizeof *out_geom;
     if (in_geom->samples_per_pixel > 1)
         out_geom->planar_configuration = ilv == CHARLS_INTERLEAVE_MODE_NONE ? 1 : 0;
-    codec_normalize_high_bits(out_geom, out, samples);
+    /* CharLS writes samples below 2^P: unsigned ones of P <= Bits Stored are
+     * canonical already (the common case, spared a pass over the frame). */
+    if (in_geom->pixel_representation || p > in_geom->bits_stored)
+        codec_normalize_high_bits(out_geom, out, samples);
 out_free:
     free(narrow);
     charls_jpegls_decoder_destroy(dec);
@@ -568,7 +571,7 @@ static const struct ferry_plugin jls_plugin = {
     .n_codecs = 2,
     .steps = NULL,
     .n_steps = 0,
-    .unload = NULL,
+    .unload = codec_scratch_fini,
 };
 
 FERRY_PLUGIN_EXPORT const struct ferry_plugin *ferry_plugin_init(const struct ferry_host *host)
@@ -576,6 +579,10 @@ FERRY_PLUGIN_EXPORT const struct ferry_plugin *ferry_plugin_init(const struct fe
     if (host->abi_major != FERRY_PLUGIN_ABI_MAJOR) {
         host->log(NULL, FERRY_PLUGIN_LOG_ERROR, "jpegls: built for plugin ABI %d, the host has %u",
                   FERRY_PLUGIN_ABI_MAJOR, host->abi_major);
+        return NULL;
+    }
+    if (codec_scratch_init()) {
+        host->log(NULL, FERRY_PLUGIN_LOG_ERROR, "jpegls: no thread-specific data key left");
         return NULL;
     }
     return &jls_plugin;

@@ -37,9 +37,10 @@ static int rle_plugin_decode(void *state, const struct ferry_frame *in_geom, con
     return 0;
 }
 
-/* Encoded into scratch sized for the worst case, then copied into a buffer
- * of the exact size from the host: a compressed frame may wait a while
- * before it is written, so it should not hold the worst case's memory. */
+/* Encoded into the thread's scratch, sized for the worst case, then copied
+ * into a buffer of the exact size from the host: a compressed frame may
+ * wait a while before it is written, so it should not hold the worst
+ * case's memory. */
 static int rle_plugin_encode(void *state, const struct ferry_host *host,
                              const struct ferry_frame *geom, const uint8_t *in, size_t in_len,
                              struct ferry_encoded *out, struct ferry_diag *diag)
@@ -52,7 +53,7 @@ static int rle_plugin_encode(void *state, const struct ferry_host *host,
     if (!bound)
         return codec_fail(diag, -EFBIG, -1, "RLE: a frame of %zu bytes is too large for RLE's 32-bit offsets",
                           in_len);
-    uint8_t *scratch = malloc(bound + geom->columns);
+    uint8_t *scratch = codec_scratch_get(bound + geom->columns);
     if (!scratch)
         return codec_fail(diag, -ENOMEM, -1, "RLE: out of memory for %zu bytes", bound);
     size_t len = rle_encode(geom, in, scratch, scratch + bound);
@@ -71,7 +72,7 @@ static int rle_plugin_encode(void *state, const struct ferry_host *host,
         out->frame.planar_configuration = 1;
     out->lossy = 0;
 out_free_scratch:
-    free(scratch);
+    codec_scratch_put(scratch);
     return rc;
 }
 
@@ -97,7 +98,7 @@ static const struct ferry_plugin rle_plugin = {
     .n_codecs = 1,
     .steps = NULL,
     .n_steps = 0,
-    .unload = NULL,
+    .unload = codec_scratch_fini,
 };
 
 FERRY_PLUGIN_EXPORT const struct ferry_plugin *ferry_plugin_init(const struct ferry_host *host)
@@ -105,6 +106,10 @@ FERRY_PLUGIN_EXPORT const struct ferry_plugin *ferry_plugin_init(const struct fe
     if (host->abi_major != FERRY_PLUGIN_ABI_MAJOR) {
         host->log(NULL, FERRY_PLUGIN_LOG_ERROR, "rle: built for plugin ABI %d, the host has %u",
                   FERRY_PLUGIN_ABI_MAJOR, host->abi_major);
+        return NULL;
+    }
+    if (codec_scratch_init()) {
+        host->log(NULL, FERRY_PLUGIN_LOG_ERROR, "rle: no thread-specific data key left");
         return NULL;
     }
     return &rle_plugin;

@@ -5,10 +5,12 @@
  *   codec_tool synth GEOM SEED NOISE OUT.raw
  *   codec_tool encode PLUGIN.so CODEC GEOM IN.raw OUT.bin [key=value ...]
  *   codec_tool decode PLUGIN.so CODEC GEOM IN.bin OUT.raw
+ *   codec_tool batch      the same commands, one a line on stdin
  *
  * GEOM is rows,columns,samples,bits_allocated,bits_stored,
  * pixel_representation,planar_configuration,PHOTOMETRIC. encode and decode
- * print the output's geometry (same form) and lossy flag on stdout. Exit
+ * print the output's geometry (same form) and lossy flag on stdout, synth
+ * prints "ok". Exit
  * status: 0 done, 3 the codec failed (its code and message on stderr),
  * 4 the codec cannot do this stream (-ENOTSUP), 2 usage or I/O error. */
 #include "plugin_harness.h"
@@ -23,7 +25,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: codec_tool synth GEOM SEED NOISE OUT\n"
                     "       codec_tool encode PLUGIN CODEC GEOM IN OUT [key=value ...]\n"
-                    "       codec_tool decode PLUGIN CODEC GEOM IN OUT\n");
+                    "       codec_tool decode PLUGIN CODEC GEOM IN OUT\n"
+                    "       codec_tool batch   (commands on stdin)\n");
     return 2;
 }
 
@@ -117,44 +120,67 @@ static int codec_status(int rc, const struct ferry_diag *d)
     return rc == -ENOTSUP ? 4 : 3;
 }
 
-int main(int argc, char **argv)
+/* Plugins stay loaded for the whole run (batch mode loads each once). */
+static struct {
+    char path[4096];
+    struct harness_plugin *p;
+} loaded[8];
+
+static struct harness_plugin *plugin(const char *path)
+{
+    size_t i = 0;
+    for (; i < 8 && loaded[i].p; i++)
+        if (strcmp(loaded[i].path, path) == 0)
+            return loaded[i].p;
+    if (i == 8)
+        return NULL;
+    char err[512];
+    loaded[i].p = harness_load(path, err, sizeof err);
+    if (!loaded[i].p)
+        fprintf(stderr, "%s\n", err);
+    else
+        snprintf(loaded[i].path, sizeof loaded[i].path, "%s", path);
+    return loaded[i].p;
+}
+
+/* One command (argv[0] is its name); the status as main's. */
+static int run(int argc, char **argv)
 {
     struct ferry_frame g;
-    if (argc < 2)
+    if (argc < 1)
         return usage();
-    if (strcmp(argv[1], "synth") == 0) {
-        if (argc != 6 || parse_geom(argv[2], &g))
+    if (strcmp(argv[0], "synth") == 0) {
+        if (argc != 5 || parse_geom(argv[1], &g))
             return usage();
-        uint8_t *px = harness_synth_frame(&g, (uint32_t)strtoul(argv[3], NULL, 10),
-                                          (unsigned)strtoul(argv[4], NULL, 10));
-        int rc = px && spew(argv[5], px, harness_frame_size(&g)) == 0 ? 0 : 2;
+        uint8_t *px = harness_synth_frame(&g, (uint32_t)strtoul(argv[2], NULL, 10),
+                                          (unsigned)strtoul(argv[3], NULL, 10));
+        int rc = px && spew(argv[4], px, harness_frame_size(&g)) == 0 ? 0 : 2;
         free(px);
+        if (!rc)
+            printf("ok\n");
         return rc;
     }
-    bool enc = strcmp(argv[1], "encode") == 0;
-    if ((!enc && strcmp(argv[1], "decode") != 0) || argc < 7 || (!enc && argc != 7) ||
-        parse_geom(argv[4], &g))
+    bool enc = strcmp(argv[0], "encode") == 0;
+    if ((!enc && strcmp(argv[0], "decode") != 0) || argc < 6 || (!enc && argc != 6) ||
+        parse_geom(argv[3], &g))
         return usage();
-    char err[512];
-    struct harness_plugin *p = harness_load(argv[2], err, sizeof err);
-    if (!p) {
-        fprintf(stderr, "%s\n", err);
+    struct harness_plugin *p = plugin(argv[1]);
+    if (!p)
         return 2;
-    }
     int status = 2;
     void *state = NULL;
     uint8_t *out = NULL;
     size_t in_len = 0;
-    uint8_t *in = slurp(argv[5], &in_len);
-    const struct ferry_codec *c = harness_codec(p, argv[3]);
+    uint8_t *in = slurp(argv[4], &in_len);
+    const struct ferry_codec *c = harness_codec(p, argv[2]);
     if (!c || !in) {
-        fprintf(stderr, "no codec %s or no input\n", argv[3]);
+        fprintf(stderr, "no codec %s or no input\n", argv[2]);
         goto out;
     }
     struct ferry_diag d = {.size = sizeof d, .param = -1};
     struct ferry_param params[16];
     uint32_t n = 0;
-    for (int i = 7; i < argc && n < 16; i++, n++) {
+    for (int i = 6; i < argc && n < 16; i++, n++) {
         char *eq = strchr(argv[i], '=');
         if (!eq)
             goto out;
@@ -175,7 +201,7 @@ int main(int argc, char **argv)
             goto out;
         }
         out = e.bytes;
-        status = spew(argv[6], e.bytes, e.length) ? 2 : 0;
+        status = spew(argv[5], e.bytes, e.length) ? 2 : 0;
         print_geom(&e.frame, e.lossy);
     } else {
         size_t n_out = harness_frame_size(&g);
@@ -186,7 +212,7 @@ int main(int argc, char **argv)
             status = codec_status(rc, &d);
             goto out;
         }
-        status = spew(argv[6], out, n_out) ? 2 : 0;
+        status = spew(argv[5], out, n_out) ? 2 : 0;
         print_geom(&og, 0);
     }
 out:
@@ -194,6 +220,36 @@ out:
         c->release(state);
     free(out);
     free(in);
-    harness_unload(p);
     return status;
+}
+
+/* batch: one command a line on stdin (words split at spaces); after each,
+ * its output line (for a failure: "status N") on stdout, flushed, and the
+ * message on stderr. Saves a process (and, under ASan, its start-up) per
+ * frame. */
+static int batch(void)
+{
+    char line[8192];
+    while (fgets(line, sizeof line, stdin)) {
+        char *argv[32];
+        int argc = 0;
+        for (char *tok = strtok(line, " \n"); tok && argc < 32; tok = strtok(NULL, " \n"))
+            argv[argc++] = tok;
+        if (!argc)
+            continue;
+        int rc = run(argc, argv);
+        if (rc)
+            printf("status %d\n", rc);
+        fflush(stdout);
+        fflush(stderr);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = argc == 2 && strcmp(argv[1], "batch") == 0 ? batch() : run(argc - 1, argv + 1);
+    for (size_t i = 0; i < 8 && loaded[i].p; i++)
+        harness_unload(loaded[i].p);
+    return rc;
 }

@@ -98,6 +98,8 @@ class Run:
         self.n = 0
         self.failures = []
         self.checks = 0
+        self.batch = None
+        self.errlog = None
 
     def path(self, suffix):
         self.n += 1
@@ -108,10 +110,32 @@ class Run:
         self.failures.append(what)
 
     def tool(self, *argv, ok=(0,)):
-        p = subprocess.run([self.args.tool, *argv], capture_output=True, text=True)
-        if p.returncode not in ok:
-            raise RuntimeError(f"codec_tool {' '.join(argv)}: {p.returncode} {p.stderr.strip()}")
-        return p
+        """One codec_tool command through the batch process: (status, stdout line)."""
+        if self.batch is None:
+            self.errlog = open(os.path.join(self.tmp, "codec_tool.err"), "w+")
+            self.batch = subprocess.Popen([self.args.tool, "batch"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=self.errlog, text=True)
+        pos = self.errlog.tell()
+        self.batch.stdin.write(" ".join(argv) + "\n")
+        self.batch.stdin.flush()
+        out = self.batch.stdout.readline()
+        if not out:
+            raise RuntimeError(f"codec_tool died on: {' '.join(argv)}")
+        status = int(out.split()[1]) if out.startswith("status ") else 0
+        self.errlog.seek(pos)
+        err = self.errlog.read().strip()
+        if status not in ok:
+            raise RuntimeError(f"codec_tool {' '.join(argv)}: {status} {err}")
+        return status, (err if status else out.strip())
+
+    def close(self):
+        if self.batch is not None:
+            self.batch.stdin.close()
+            rc = self.batch.wait(timeout=60)
+            self.errlog.close()
+            self.batch = None
+            if rc != 0:
+                self.fail(f"codec_tool batch exited with {rc}")
 
     def synth(self, g, seed, noise):
         out = self.path(".raw")
@@ -123,8 +147,8 @@ class Run:
         src, dst = self.path(".raw"), self.path(".bin")
         with open(src, "wb") as f:
             f.write(raw)
-        p = self.tool("encode", self.plugin(), codec, g.arg(), src, dst, *params)
-        geom, lossy = p.stdout.split()
+        _, out = self.tool("encode", self.plugin(), codec, g.arg(), src, dst, *params)
+        geom, lossy = out.split()
         with open(dst, "rb") as f:
             return f.read(), Geom.parse(geom), int(lossy)
 
@@ -133,11 +157,11 @@ class Run:
         src, dst = self.path(".bin"), self.path(".raw")
         with open(src, "wb") as f:
             f.write(data)
-        p = self.tool("decode", self.plugin(), codec, g.arg(), src, dst, ok=(0, 4))
-        if p.returncode == 4:
-            return None, p.stderr.strip()
+        status, out = self.tool("decode", self.plugin(), codec, g.arg(), src, dst, ok=(0, 4))
+        if status == 4:
+            return None, out
         with open(dst, "rb") as f:
-            return f.read(), Geom.parse(p.stdout.split()[0])
+            return f.read(), Geom.parse(out.split()[0])
 
     def plugin(self):
         return os.path.join(self.args.plugin_dir, PLUGIN[self.args.codec])
@@ -407,6 +431,7 @@ def main():
             print(f"== pydicom corpus ({args.codec})")
             run.corpus()
     finally:
+        run.close()
         if not args.keep:
             shutil.rmtree(run.tmp, ignore_errors=True)
     print(f"{run.checks} frames compared, {len(run.failures)} failures")

@@ -2,6 +2,7 @@
 #include "codec_test.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,4 +216,60 @@ int64_t ct_max_abs_error(const struct ferry_frame *ga, const uint8_t *a,
     }
     free(bb);
     return worst;
+}
+
+struct ct_worker {
+    const struct ct_codec *c;
+    struct ferry_frame g;
+    unsigned id, iterations, mismatches;
+};
+
+/* No ck_assert here: Check's asserts are for the test's own thread. */
+static void *ct_worker_main(void *arg)
+{
+    struct ct_worker *w = arg;
+    for (unsigned i = 0; i < w->iterations; i++) {
+        struct ferry_frame g = w->g;
+        g.rows += i % 7; /* sizes change: scratch buffers grow */
+        uint8_t *in = harness_synth_frame(&g, w->id * 1000 + i + 1, 1u << (g.bits_stored / 2));
+        struct ferry_encoded e = {.size = sizeof e};
+        struct ferry_diag d = {.size = sizeof d, .param = -1};
+        size_t n = harness_frame_size(&g);
+        uint8_t *out = malloc(n);
+        struct ferry_frame og = g;
+        if (!in || !out ||
+            w->c->codec->encode(w->c->state, harness_host(), &g, in, n, &e, &d) != 0) {
+            w->mismatches++;
+        } else {
+            og = e.frame;
+            og.planar_configuration = g.planar_configuration;
+            struct ferry_frame dg = og;
+            char why[64];
+            if (w->c->codec->decode(w->c->state, &dg, e.bytes, e.length, out, n, &og, &d) != 0 ||
+                !ct_same_pixels(&g, in, &og, out, why, sizeof why))
+                w->mismatches++;
+        }
+        free(e.bytes);
+        free(out);
+        free(in);
+    }
+    return NULL;
+}
+
+unsigned ct_threaded_roundtrips(const struct ct_codec *c, const struct ferry_frame *g,
+                                unsigned threads, unsigned iterations)
+{
+    pthread_t tid[16];
+    struct ct_worker w[16];
+    ck_assert_uint_le(threads, 16);
+    for (unsigned t = 0; t < threads; t++) {
+        w[t] = (struct ct_worker){c, *g, t, iterations, 0};
+        ck_assert_int_eq(pthread_create(&tid[t], NULL, ct_worker_main, &w[t]), 0);
+    }
+    unsigned bad = 0;
+    for (unsigned t = 0; t < threads; t++) {
+        pthread_join(tid[t], NULL);
+        bad += w[t].mismatches;
+    }
+    return bad;
 }

@@ -60,6 +60,13 @@ int64_t ct_max_abs_error(const struct ferry_frame *ga, const uint8_t *a,
 /* A copy of frame `in` (geometry g) laid out with planar configuration pc. */
 uint8_t *ct_relayout(const struct ferry_frame *g, const uint8_t *in, uint16_t pc);
 
+/* Several threads encode and decode frames of geometry g (different
+ * contents, growing sizes so that per-thread buffers grow) with one codec
+ * state at once, as the worker pool does; each result must decode to its
+ * own input. Returns the number of mismatches. */
+unsigned ct_threaded_roundtrips(const struct ct_codec *c, const struct ferry_frame *g,
+                                unsigned threads, unsigned iterations);
+
 /* Sample i (in g's own layout order) as a number, by Bits Stored. */
 int64_t ct_sample(const struct ferry_frame *g, const uint8_t *p, size_t i);
 

@@ -507,6 +507,18 @@ START_TEST(test_decode_mutations)
 }
 END_TEST
 
+/* The worker pool calls encode and decode from several threads at once
+ * with one state (plugin.h): each thread has its own scratch. */
+START_TEST(test_threads)
+{
+    struct ferry_frame g;
+    g = ct_geom(64, 80, 1, 16, 12, 1, 0, "MONOCHROME2");
+    ck_assert_uint_eq(ct_threaded_roundtrips(&ls, &g, 4, 25), 0);
+    g = ct_geom(33, 17, 3, 8, 8, 0, 1, "RGB");
+    ck_assert_uint_eq(ct_threaded_roundtrips(&ls, &g, 4, 25), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("jpegls");
@@ -537,6 +549,10 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_decode_errors);
     tcase_add_test(tc, test_decode_mutations);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("threads");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
