@@ -336,7 +336,8 @@ enum deid_date_policy {
 
 /* Clean a descriptor (PS3.15 E.3.5 as CONFORMANCE.md describes): every
  * identifying string (ASCII ones as whole words, case-insensitively),
- * e-mail addresses and runs of 5 or more digits become "***"; date-like
+ * e-mail addresses and numbers of 5 or more digits (digits with '-', '.'
+ * or '/' between them count as one number) become "***"; date-like
  * words (YYYYMMDD, YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD) are masked, kept or
  * shifted by `days` according to `dates`. Returns a new NUL-terminated
  * string (malloc) or NULL on allocation failure. */

@@ -73,14 +73,12 @@ static bool delimiter(char c)
     return c == '^' || c == '=' || c == ' ' || c == ',' || c == '.' || c == '\\';
 }
 
-int deid_idents_add(struct deid_idents *id, const char *utf8)
+/* Add a name as it may be written in text: as stored, without its
+ * delimiters (a Chinese name is written without the '^' between its
+ * components) and with spaces for them. */
+static int add_forms(struct deid_idents *id, const char *s, size_t n)
 {
-    if (!utf8)
-        return 0;
-    size_t n = strlen(utf8);
-    int rc = add_one(id, utf8, n);
-    /* The parts, and the value without its delimiters (a Chinese name is
-     * written in text without the '^' that separates its components). */
+    int rc = add_one(id, s, n);
     char *joined = malloc(n + 1);
     char *spaced = malloc(n + 1);
     if (!joined || !spaced) {
@@ -90,9 +88,9 @@ int deid_idents_add(struct deid_idents *id, const char *utf8)
     }
     size_t jn = 0;
     for (size_t i = 0; i < n; i++) {
-        spaced[i] = utf8[i] == '^' ? ' ' : utf8[i];
-        if (!delimiter(utf8[i]))
-            joined[jn++] = utf8[i];
+        spaced[i] = s[i] == '^' ? ' ' : s[i];
+        if (!delimiter(s[i]))
+            joined[jn++] = s[i];
     }
     if (rc == 0)
         rc = add_one(id, joined, jn);
@@ -100,6 +98,24 @@ int deid_idents_add(struct deid_idents *id, const char *utf8)
         rc = add_one(id, spaced, n);
     free(joined);
     free(spaced);
+    return rc;
+}
+
+int deid_idents_add(struct deid_idents *id, const char *utf8)
+{
+    if (!utf8)
+        return 0;
+    size_t n = strlen(utf8);
+    int rc = add_forms(id, utf8, n);
+    /* each component group of a PN (alphabetic = ideographic = phonetic) */
+    for (size_t i = 0; i < n && rc == 0 && memchr(utf8, '=', n);) {
+        size_t j = i;
+        while (j < n && utf8[j] != '=')
+            j++;
+        rc = add_forms(id, utf8 + i, j - i);
+        i = j + 1;
+    }
+    /* and every part */
     for (size_t i = 0; i < n && rc == 0;) {
         while (i < n && delimiter(utf8[i]))
             i++;
@@ -245,12 +261,6 @@ char *deid_scrub(const char *s, const struct deid_idents *id, enum deid_date_pol
     emit(&b, "", 0);
     for (size_t i = 0; i < len && !b.failed;) {
         bool word_start = i == 0 || !alnum((unsigned char)s[i - 1]);
-        size_t n = ident_at(s, len, i, id);
-        if (n) {
-            emit(&b, MASK, strlen(MASK));
-            i += n;
-            continue;
-        }
         bool blank_before = i == 0 || s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t';
         if (blank_before && s[i] != ' ' && s[i] != '\n' && s[i] != '\t') {
             /* An e-mail address: a blank-delimited word with '@' inside. */
@@ -263,6 +273,12 @@ char *deid_scrub(const char *s, const struct deid_idents *id, enum deid_date_pol
                 i = j;
                 continue;
             }
+        }
+        size_t n = ident_at(s, len, i, id);
+        if (n) {
+            emit(&b, MASK, strlen(MASK));
+            i += n;
+            continue;
         }
         if (digit((unsigned char)s[i])) {
             int64_t y;
@@ -295,10 +311,21 @@ char *deid_scrub(const char *s, const struct deid_idents *id, enum deid_date_pol
                 i += n;
                 continue;
             }
-            size_t j = i;
-            while (j < len && digit((unsigned char)s[j]))
-                j++;
-            if (j - i >= 5)   /* IDs, phone numbers, accession numbers */
+            /* A number, with '-', '.' or '/' between digits: IDs, phone
+             * numbers, accession numbers go when they hold 5 digits or more. */
+            size_t j = i, nd = 0;
+            while (j < len) {
+                if (digit((unsigned char)s[j])) {
+                    nd++;
+                    j++;
+                } else if ((s[j] == '-' || s[j] == '.' || s[j] == '/') && j + 1 < len &&
+                           digit((unsigned char)s[j + 1])) {
+                    j++;
+                } else {
+                    break;
+                }
+            }
+            if (nd >= 5)
                 emit(&b, MASK, strlen(MASK));
             else
                 emit(&b, s + i, j - i);
