@@ -5,7 +5,19 @@
  *
  * Order: gather the context (IOD, patient key, device, identifying strings)
  * -> burned-in policy (quarantine before anything changes) -> pixel masks
- * -> the data sets, depth first -> the attributes that record the method. */
+ * -> the data sets, depth first -> the attributes that record the method.
+ *
+ * What this file relies on from the host, beyond plugin.h's text:
+ *   - foreach(): fn may walk and change the items of the sequence it was
+ *     handed (item() on that sequence, then changes inside the items);
+ *   - set() with VR "SQ" and length 0 makes an empty sequence (Z on a
+ *     sequence); if the host refuses, the sequence is removed instead;
+ *   - get_string() of an ST, LT, UT or UR value returns the whole value at
+ *     index 0 (a backslash is not a delimiter in those VRs), and -EINVAL for
+ *     a UN value;
+ *   - the File Meta Information is the host's: (0002,0003) follows the new
+ *     (0008,0018), the source AE title goes, the preamble is zeros (E.1.1
+ *     item 7). */
 #include "deid-private.h"
 
 #include <errno.h>
@@ -251,17 +263,23 @@ static int shift_tm(struct walk *w, const char *in, size_t len, char *out, size_
 typedef char *(*text_fn)(struct walk *w, const char *in);
 
 static int rewrite_text(struct walk *w, struct ferry_dataset *ds, const struct ferry_value *v,
-                        text_fn fn)
+                        const char *vr, text_fn fn)
 {
     struct text t = { 0 };
     bool changed = false;
     int rc = text_add(&t, "", 0);
-    uint32_t last = single_valued_text(v->vr) ? 1 : UINT32_MAX;
+    uint32_t last = single_valued_text(vr) ? 1 : UINT32_MAX;
     for (uint32_t i = 0; rc == 0 && i < last; i++) {
         char *in = NULL;
         int n = get_text(w->host, ds, v->tag, i, &in);
         if (n == -ENOENT)
             break;
+        if (n == -EINVAL && i == 0) {
+            /* the host cannot read it as text (a UN value): what cannot be
+             * cleaned is removed */
+            free(t.p);
+            return w->host->remove(ds, v->tag);
+        }
         if (n < 0) {
             rc = n;
             break;
@@ -280,8 +298,8 @@ static int rewrite_text(struct walk *w, struct ferry_dataset *ds, const struct f
         free(in);
         free(out);
     }
-    if (rc == 0 && changed)
-        rc = w->host->set_string(ds, v->tag, v->vr, t.p);
+    if (rc == 0 && (changed || strcmp(vr, v->vr) != 0))
+        rc = w->host->set_string(ds, v->tag, vr, t.p);
     free(t.p);
     return rc;
 }
@@ -307,11 +325,12 @@ static char *token_value(struct walk *w, const char *in)
 }
 
 /* D on an element: the VR's dummy, or zeros for a binary value. */
-static int dummy(struct walk *w, struct ferry_dataset *ds, const struct ferry_value *v)
+static int dummy(struct walk *w, struct ferry_dataset *ds, const struct ferry_value *v,
+                 const char *vr)
 {
-    const char *s = deid_dummy_string(v->vr);
+    const char *s = deid_dummy_string(vr);
     if (s)
-        return w->host->set_string(ds, v->tag, v->vr, s);
+        return w->host->set_string(ds, v->tag, vr, s);
     uint32_t len = v->length;
     if (len == 0)
         len = strcmp(v->vr, "FD") == 0 || strcmp(v->vr, "SV") == 0 || strcmp(v->vr, "UV") == 0
@@ -440,7 +459,7 @@ static int private_element(struct level *L, struct ferry_dataset *ds,
         return strcmp(v->vr, "SQ") == 0 ? recurse(w, ds, v, L->depth, L->mode) : 0;
     switch (action) {
     case 'D':
-        return dummy(w, ds, v);
+        return dummy(w, ds, v, v->vr);
     case 'Z':
         return empty(w, ds, v);
     case 'U':
@@ -512,6 +531,9 @@ static int apply(struct level *L, struct ferry_dataset *ds, const struct ferry_v
     };
     struct deid_decision d;
     deid_decide(v->tag, v->vr, &sc, &d);
+    /* the VR the action writes: an element that arrived as UN takes the
+     * dictionary's VR, as the decision did */
+    const char *vr = strcmp(v->vr, "UN") == 0 && d.rule && d.rule->vr[0] ? d.rule->vr : v->vr;
     switch (d.act) {
     case DEID_ACT_KEEP:
         return 0;
@@ -520,30 +542,30 @@ static int apply(struct level *L, struct ferry_dataset *ds, const struct ferry_v
     case DEID_ACT_EMPTY:
         return empty(w, ds, v);
     case DEID_ACT_DUMMY:
-        return dummy(w, ds, v);
+        return dummy(w, ds, v, vr);
     case DEID_ACT_UID:
         return rewrite_ascii(w, ds, v, "UI", map_uid);
     case DEID_ACT_RECURSE:
         return recurse(w, ds, v, L->depth, d.child_mode);
     case DEID_ACT_SHIFT:
-        if (strcmp(v->vr, "DA") == 0)
+        if (strcmp(vr, "DA") == 0)
             return rewrite_ascii(w, ds, v, "DA", shift_da);
-        if (strcmp(v->vr, "DT") == 0)
+        if (strcmp(vr, "DT") == 0)
             return rewrite_ascii(w, ds, v, "DT", shift_dt);
-        if (strcmp(v->vr, "TM") == 0)
+        if (strcmp(vr, "TM") == 0)
             return rewrite_ascii(w, ds, v, "TM", shift_tm);
         return empty(w, ds, v);   /* a date in an unknown form cannot be shifted */
     case DEID_ACT_SCRUB:
-        return rewrite_text(w, ds, v, scrub_value);
+        return rewrite_text(w, ds, v, vr, scrub_value);
     case DEID_ACT_TOKEN:
-        return rewrite_text(w, ds, v, token_value);
+        return rewrite_text(w, ds, v, vr, token_value);
     case DEID_ACT_PRIVATE:
         return private_element(L, ds, v);
     case DEID_ACT_MASK_OVERLAY:
         return mask_overlay(w, ds, v);
     case DEID_ACT_PSEUDONYM:
         if (L->depth == 0)
-            return h->set_string(ds, v->tag, v->vr, w->pseudonym);
+            return h->set_string(ds, v->tag, vr, w->pseudonym);
         /* a Patient ID nested in a sequence (another patient, or the same):
          * the pseudonym of that ID */
         {
@@ -557,7 +579,7 @@ static int apply(struct level *L, struct ferry_dataset *ds, const struct ferry_v
             free(id);
             if (rc >= 0)
                 rc = deid_pseudonym(w->cfg->secret, &w->cfg->tmpl, w->cfg->site, key, p);
-            return rc < 0 ? empty(w, ds, v) : h->set_string(ds, v->tag, v->vr, p);
+            return rc < 0 ? empty(w, ds, v) : h->set_string(ds, v->tag, vr, p);
         }
     }
     return -EINVAL;
@@ -598,15 +620,21 @@ static int walk_dataset(struct walk *w, struct ferry_dataset *ds, uint32_t depth
 static int gather(struct walk *w, struct ferry_dataset *root)
 {
     const struct ferry_host *h = w->host;
-    char sop[68], id[256], issuer[256], name[256], birth[32], study[68], key[1024];
+    static const uint32_t key_tags[5] = { TAG_PATIENT_ID, TAG_ISSUER, TAG_PATIENT_NAME,
+                                          TAG_BIRTH_DATE, TAG_STUDY_UID };
+    char *v[5] = { NULL }, sop[68], key[2048];
+    int rc = 0;
     get_first(h, root, TAG_SOP_CLASS_UID, sop, sizeof sop);
     w->iod = deid_iod_find(sop);
-    get_first(h, root, TAG_PATIENT_ID, id, sizeof id);
-    get_first(h, root, TAG_ISSUER, issuer, sizeof issuer);
-    get_first(h, root, TAG_PATIENT_NAME, name, sizeof name);
-    get_first(h, root, TAG_BIRTH_DATE, birth, sizeof birth);
-    get_first(h, root, TAG_STUDY_UID, study, sizeof study);
-    int rc = deid_patient_key(id, issuer, name, birth, study, key, sizeof key);
+    for (int i = 0; i < 5 && rc == 0; i++) {
+        rc = get_text(h, root, key_tags[i], 0, &v[i]);
+        if (rc == -ENOENT || rc == -EINVAL)
+            rc = 0;
+    }
+    if (rc >= 0)
+        rc = deid_patient_key(v[0], v[1], v[2], v[3], v[4], key, sizeof key);
+    for (int i = 0; i < 5; i++)
+        free(v[i]);
     if (rc < 0)
         return rc;
     w->shift_days = deid_date_shift_days(w->cfg->secret, key);
