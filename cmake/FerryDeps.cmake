@@ -9,6 +9,8 @@ pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
 pkg_check_modules(OPENJP2 REQUIRED IMPORTED_TARGET libopenjp2)
 pkg_check_modules(CHARLS REQUIRED IMPORTED_TARGET charls)
 pkg_check_modules(JPEG REQUIRED IMPORTED_TARGET libjpeg)
+# OpenSSL's libcrypto: HMAC-SHA-256 for the deid plugin's keyed UIDs, dates, pseudonyms.
+pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 
 # DCMTK's dictionary: the source of the generated data dictionary.
 find_file(FERRY_DCMTK_DICT dicom.dic PATHS /usr/share/libdcmtk17 /usr/share/dcmtk

@@ -13,6 +13,7 @@ PKGS="
   zlib1g-dev
   libsqlite3-dev sqlite3
   libyaml-dev
+  libssl-dev
   libjpeg62-turbo-dev
   libopenjp2-7-dev libopenjp2-tools
   libcharls-dev
