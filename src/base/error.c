@@ -6,13 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct {
-    struct ferry_error e;
-    char text[sizeof "out of memory"];
-} oom_error = { { -ENOMEM }, "out of memory" };
+static char oom_text[] = "out of memory";
+static struct ferry_error oom_error = { -ENOMEM, oom_text };
 
-#define OOM (&oom_error.e)
+#define OOM (&oom_error)
 
+__attribute__((format(printf, 2, 0)))
 static struct ferry_error *error_new(int code, const char *fmt, va_list ap)
 {
     va_list ap2;
@@ -25,6 +24,7 @@ static struct ferry_error *error_new(int code, const char *fmt, va_list ap)
     if (!e)
         return OOM;
     e->code = code;
+    e->message = (char *)(e + 1);
     vsnprintf(e->message, (size_t)n + 1, fmt, ap);
     return e;
 }
@@ -60,6 +60,7 @@ void ferry_error_prefix(struct ferry_error **err, const char *fmt, ...)
     if (!e)
         return; /* keep the unprefixed message rather than lose it */
     e->code = old->code;
+    e->message = (char *)(e + 1);
     snprintf(e->message, len, "%s: %s", prefix, old->message);
     free(old);
     *err = e;

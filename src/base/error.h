@@ -16,7 +16,8 @@
 
 struct ferry_error {
     int code;          /* negative errno */
-    char message[];    /* NUL-terminated, no trailing newline */
+    char *message;     /* NUL-terminated, no trailing newline; in the same
+                        * allocation as the struct */
 };
 
 /* Set *err (when err is not NULL and *err is NULL) to a new error. The
