@@ -114,10 +114,11 @@ static void window8(const struct frames *in, struct frames *out)
     out->g.high_bit = 7;
     size_t pixels = (size_t)in->g.rows * in->g.columns;
     for (size_t k = 0; k < in->n; k++) {
-        const uint16_t *s = (const uint16_t *)in->px[k];
+        const uint8_t *s = in->px[k];
         uint8_t *d = malloc(pixels);
         for (size_t i = 0; i < pixels; i++) {
-            double hu = s[i] - 1024.0, v = (hu - (40 - 200)) * 255.0 / 400.0;
+            uint16_t raw = (uint16_t)(s[2 * i] | s[2 * i + 1] << 8);
+            double hu = raw - 1024.0, v = (hu - (40 - 200)) * 255.0 / 400.0;
             d[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
         }
         out->px[k] = d;

@@ -10,6 +10,7 @@
 #ifndef FERRY_CONF_PRIVATE_H
 #define FERRY_CONF_PRIVATE_H
 
+#include "base/util.h"
 #include "conf/conf.h"
 
 #include <stdarg.h>
@@ -44,7 +45,7 @@ struct conf_box {
     void *step_ud;
 };
 
-#define conf_box_of(c) ((struct conf_box *)((char *)(c) - offsetof(struct conf_box, pub)))
+#define conf_box_of(c) ferry_container_of(c, struct conf_box, pub)
 
 /* ---------------------------------------------------------------------------
  * The schema */

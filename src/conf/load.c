@@ -69,6 +69,7 @@ void conf_arena_free(struct conf_arena *a)
 /* ---------------------------------------------------------------------------
  * Errors */
 
+__attribute__((format(printf, 6, 0)))
 static int add_error(struct conf_parser *p, const char *file, unsigned file_index, uint32_t line,
                      uint32_t col, const char *fmt, va_list ap)
 {

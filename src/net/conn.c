@@ -114,7 +114,7 @@ static void conn_unlink(struct net_conn *c)
 
 static void conn_closed_fn(struct net_work *w)
 {
-    struct net_conn *c = container_of(w, struct net_conn, closed_work);
+    struct net_conn *c = ferry_container_of(w, struct net_conn, closed_work);
     struct net_loop *l = c->loop;
     if (c->ops && c->ops->on_closed)
         c->ops->on_closed(c, c->arg);
@@ -237,7 +237,7 @@ unsigned net_conn_prep(struct net_req *req, struct io_uring_sqe *sqe, struct io_
 {
     switch (req->type) {
     case NET_REQ_RECV: {
-        struct net_conn *c = container_of(req, struct net_conn, recv_req);
+        struct net_conn *c = ferry_container_of(req, struct net_conn, recv_req);
         if (sqe) {
             io_uring_prep_recv(sqe, c->fd, c->recv_buf, c->recv_len, 0);
             io_uring_sqe_set_data(sqe, req);
@@ -245,7 +245,7 @@ unsigned net_conn_prep(struct net_req *req, struct io_uring_sqe *sqe, struct io_
         return 1;
     }
     case NET_REQ_SEND: {
-        struct net_conn *c = container_of(req, struct net_conn, send_req);
+        struct net_conn *c = ferry_container_of(req, struct net_conn, send_req);
         if (sqe) {
             struct net_send *s = c->send_head;
             /* MSG_NOSIGNAL: a peer that went away is an error code here,
@@ -257,7 +257,7 @@ unsigned net_conn_prep(struct net_req *req, struct io_uring_sqe *sqe, struct io_
         return 1;
     }
     case NET_REQ_CONNECT: {
-        struct net_conn *c = container_of(req, struct net_conn, connect_req);
+        struct net_conn *c = ferry_container_of(req, struct net_conn, connect_req);
         unsigned n = c->connect_timeout_ms ? 2 : 1;
         if (sqe) {
             io_uring_prep_connect(sqe, c->fd, (const struct sockaddr *)&c->peer, c->peer_len);
@@ -457,7 +457,7 @@ static void listener_arm(struct net_listener *li)
 
 static void listener_retry(struct net_timer *t)
 {
-    listener_arm(container_of(t, struct net_listener, retry));
+    listener_arm(ferry_container_of(t, struct net_listener, retry));
 }
 
 void net_listener_prep(struct net_listener *li, struct io_uring_sqe *sqe)

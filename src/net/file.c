@@ -222,7 +222,7 @@ int net_file_unlinkat(struct net_loop *l, int dirfd, const char *path, int flags
 
 static void mkdir_sync_done(struct net_work *w)
 {
-    struct net_fileop *o = container_of(w, struct net_fileop, sync_work);
+    struct net_fileop *o = ferry_container_of(w, struct net_fileop, sync_work);
     fileop_finish(o, o->sync_res);
 }
 

@@ -258,7 +258,7 @@ static void req_prep(struct net_loop *l, struct net_req *req)
     unsigned n = 1;
     switch (req->type) {
     case NET_REQ_ACCEPT:
-        net_listener_prep(container_of(req, struct net_listener, accept_req), sqe);
+        net_listener_prep(ferry_container_of(req, struct net_listener, accept_req), sqe);
         break;
     case NET_REQ_RECV:
     case NET_REQ_SEND:
@@ -280,10 +280,10 @@ static void req_prep(struct net_loop *l, struct net_req *req)
         io_uring_sqe_set_data(sqe, req);
         break;
     case NET_REQ_FILE:
-        net_fileop_prep(container_of(req, struct net_fileop, req), sqe);
+        net_fileop_prep(ferry_container_of(req, struct net_fileop, req), sqe);
         break;
     case NET_REQ_CANCEL: {
-        struct net_cancel *c = container_of(req, struct net_cancel, req);
+        struct net_cancel *c = ferry_container_of(req, struct net_cancel, req);
         io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)c->target, 0);
         io_uring_sqe_set_data(sqe, req);
         break;
@@ -468,19 +468,19 @@ static void loop_dispatch(struct net_loop *l, struct io_uring_cqe *cqe)
     }
     switch (req->type) {
     case NET_REQ_ACCEPT:
-        net_listener_complete(container_of(req, struct net_listener, accept_req), res, flags);
+        net_listener_complete(ferry_container_of(req, struct net_listener, accept_req), res, flags);
         break;
     case NET_REQ_RECV:
-        net_conn_complete_recv(container_of(req, struct net_conn, recv_req), res);
+        net_conn_complete_recv(ferry_container_of(req, struct net_conn, recv_req), res);
         break;
     case NET_REQ_SEND:
-        net_conn_complete_send(container_of(req, struct net_conn, send_req), res);
+        net_conn_complete_send(ferry_container_of(req, struct net_conn, send_req), res);
         break;
     case NET_REQ_CONNECT:
-        net_conn_complete_connect(container_of(req, struct net_conn, connect_req), res);
+        net_conn_complete_connect(ferry_container_of(req, struct net_conn, connect_req), res);
         break;
     case NET_REQ_LINK_TIMEOUT:
-        net_conn_complete_link(container_of(req, struct net_conn, link_req), res);
+        net_conn_complete_link(ferry_container_of(req, struct net_conn, link_req), res);
         break;
     case NET_REQ_TIMEOUT:
         /* -ETIME: it fired; -ECANCELED: removed. Either way the timers are
@@ -498,10 +498,10 @@ static void loop_dispatch(struct net_loop *l, struct io_uring_cqe *cqe)
         loop_arm_wake(l);
         break;
     case NET_REQ_FILE:
-        net_fileop_complete(container_of(req, struct net_fileop, req), res);
+        net_fileop_complete(ferry_container_of(req, struct net_fileop, req), res);
         break;
     case NET_REQ_CANCEL:
-        net_cancel_complete(container_of(req, struct net_cancel, req), res);
+        net_cancel_complete(ferry_container_of(req, struct net_cancel, req), res);
         break;
     case NET_REQ_NONE:
         abort();
@@ -582,7 +582,7 @@ void net_loop_stop(struct net_loop *l)
 
 static void drain_check_fn(struct net_work *w)
 {
-    struct net_loop *l = container_of(w, struct net_loop, drain_check);
+    struct net_loop *l = ferry_container_of(w, struct net_loop, drain_check);
     l->drain_check_queued = false;
     if (!l->draining || l->n_conns || l->file_ops)
         return;
@@ -604,7 +604,7 @@ void net_loop_maybe_drained(struct net_loop *l)
 
 static void drain_deadline(struct net_timer *t)
 {
-    struct net_loop *l = container_of(t, struct net_loop, drain_timer);
+    struct net_loop *l = ferry_container_of(t, struct net_loop, drain_timer);
     size_t n = l->n_conns;
     if (n)
         ferry_log(FERRY_LOG_WARN, "net", "shutdown deadline reached, closing %zu connection%s",

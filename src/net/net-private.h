@@ -8,10 +8,8 @@
 #include <netinet/in.h>
 #include <pthread.h>
 
-#ifndef container_of
-#define container_of(ptr, type, member) \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-#endif
+#include "base/util.h"
+
 
 /* What a request object is; the dispatch switch in loop.c keys on it. */
 enum net_req_type {

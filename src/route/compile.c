@@ -310,7 +310,7 @@ static int compile_values(struct route_rules *r, struct route_cond *c, const cha
                                        c->text[1]);
             return 0;
         }
-        /* fall through */
+        __attribute__((fallthrough));
     case OP_LT:
     case OP_LE:
     case OP_GT:

@@ -4,6 +4,7 @@
  * may leak, no sanitizer report. Without FERRY_LIBFUZZER the main replays
  * the files given, or mutates a good exchange (RQ, command and data PDVs,
  * release) deterministically. */
+#include "base/util.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "dul/dul.h"
@@ -32,16 +33,17 @@ struct upper {
 
 static void resume_fn(struct net_timer *t)
 {
-    struct upper *u = (struct upper *)((char *)t - offsetof(struct upper, resume));
+    struct upper *u = ferry_container_of(t, struct upper, resume);
     dul_resume(u->a);
 }
 
 static void on_pdv(struct dul_assoc *a, void *arg, const struct dul_pdv_in *pdv)
 {
     struct upper *u = arg;
-    volatile uint8_t sum = 0;
+    uint8_t sum = 0;
     for (size_t i = 0; i < pdv->len; i++)
         sum ^= pdv->data[i]; /* touch every byte: ASan checks the bounds */
+    __asm__ volatile("" : : "r"(sum));
     if (++u->pdvs % 3 == 0) {
         dul_pause(a);
         net_timer_arm(loop, &u->resume, 0);
