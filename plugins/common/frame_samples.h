@@ -20,6 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct fs_layout {
     uint32_t rows;
     uint32_t columns;
@@ -73,5 +77,9 @@ void fs_planar_to_interleaved(uint8_t *dst, const uint8_t *src, const struct fs_
 /* Helpers for diag messages: formats into d->message (truncating). */
 void fs_diag(struct ferry_diag *d, int32_t param, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
