@@ -244,3 +244,126 @@ bool rt_have(const char *prog)
     }
     return false;
 }
+
+static size_t sample_bytes(const struct ferry_frame *g)
+{
+    return (g->bits_allocated + 7u) / 8u;
+}
+
+int rt_write_planar_raw(const char *path, const struct ferry_frame *g, const uint8_t *frame)
+{
+    size_t n = harness_frame_size(g);
+    uint8_t *planar = malloc(n ? n : 1);
+    if (!planar)
+        return -ENOMEM;
+    size_t plane = (size_t)g->rows * g->columns, b = sample_bytes(g), s = g->samples_per_pixel;
+    if (s == 1 || g->planar_configuration == 1) {
+        memcpy(planar, frame, n);
+    } else {
+        for (size_t i = 0; i < plane; i++)
+            for (size_t c = 0; c < s; c++)
+                memcpy(planar + (c * plane + i) * b, frame + (i * s + c) * b, b);
+    }
+    int rc = rt_write_file(path, planar, n);
+    free(planar);
+    return rc;
+}
+
+int rt_read_planar_raw(const char *path, const struct ferry_frame *g, uint8_t *out)
+{
+    size_t len, n = harness_frame_size(g);
+    uint8_t *planar = rt_read_file(path, &len);
+    if (!planar)
+        return -ENOENT;
+    if (len != n) {
+        free(planar);
+        return -EINVAL;
+    }
+    size_t plane = (size_t)g->rows * g->columns, b = sample_bytes(g), s = g->samples_per_pixel;
+    for (size_t i = 0; i < plane; i++)
+        for (size_t c = 0; c < s; c++)
+            memcpy(out + (i * s + c) * b, planar + (c * plane + i) * b, b);
+    free(planar);
+    return 0;
+}
+
+void rt_normalise(const struct ferry_frame *g, uint8_t *frame)
+{
+    size_t b = sample_bytes(g), count = harness_frame_size(g) / b;
+    unsigned bs = g->bits_stored;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t v = 0;
+        for (size_t k = 0; k < b; k++)
+            v |= (uint64_t)frame[i * b + k] << (8 * k);
+        uint64_t mask = bs >= 64 ? ~0ull : (((uint64_t)1 << bs) - 1);
+        v &= mask;
+        if (g->pixel_representation && bs < 64 && (v >> (bs - 1)) & 1)
+            v |= ~mask;
+        for (size_t k = 0; k < b; k++)
+            frame[i * b + k] = (uint8_t)(v >> (8 * k));
+    }
+}
+
+const char *rt_python(void)
+{
+    static char found[512];
+    static int state; /* 0 unknown, 1 found, -1 none */
+    if (state)
+        return state > 0 ? found : NULL;
+    const char *cands[] = {getenv("FERRY_PYTHON"), "/usr/bin/python3", "python3"};
+    for (size_t i = 0; i < 3; i++) {
+        if (!cands[i] || !*cands[i])
+            continue;
+        if (rt_system(60, "%s -c 'import pydicom' 2>/dev/null", cands[i]) == 0) {
+            snprintf(found, sizeof found, "%s", cands[i]);
+            state = 1;
+            return found;
+        }
+    }
+    state = -1;
+    return NULL;
+}
+
+const char *rt_source_path(const char *rel)
+{
+    static char path[4096];
+    const char *s = getenv("FERRY_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/%s", s ? s : ".", rel);
+    return path;
+}
+
+const char *rt_geom_arg(const struct ferry_frame *g, char *buf, size_t len)
+{
+    snprintf(buf, len, "%u,%u,%u,%u,%u,%u,%u,%s", (unsigned)g->rows, (unsigned)g->columns,
+             (unsigned)g->samples_per_pixel, (unsigned)g->bits_allocated,
+             (unsigned)g->bits_stored, (unsigned)g->pixel_representation,
+             (unsigned)g->planar_configuration, g->photometric);
+    return buf;
+}
+
+bool rt_parse_geom(const char *s, struct ferry_frame *g)
+{
+    unsigned r, c, spp, ba, bs, pr, pl;
+    char pi[24];
+    if (sscanf(s, "%u,%u,%u,%u,%u,%u,%u,%23s", &r, &c, &spp, &ba, &bs, &pr, &pl, pi) != 8)
+        return false;
+    *g = rt_geom(r, c, (uint16_t)spp, (uint16_t)ba, (uint16_t)bs, (uint16_t)pr, (uint16_t)pl, pi);
+    return true;
+}
+
+int rt_pydicom(const char *out_path, const char *fmt, ...)
+{
+    const char *py = rt_python();
+    if (!py)
+        return -1;
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    if (out_path)
+        return rt_system(120, "%s '%s' %s > '%s'", py,
+                         rt_source_path("tests/support/pydicom_frames.py"), args, out_path);
+    return rt_system(120, "%s '%s' %s", py, rt_source_path("tests/support/pydicom_frames.py"),
+                     args);
+}

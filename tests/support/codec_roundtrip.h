@@ -73,4 +73,32 @@ int rt_system(int timeout_s, const char *fmt, ...) __attribute__((format(printf,
 /* True if `prog` is on PATH. */
 bool rt_have(const char *prog);
 
+/* Raw sample files as the JPEG 2000 tools read and write them (opj .rawl,
+ * ojph .yuv): components one after another, samples of 1 byte (bits
+ * allocated 8) or 2 bytes little endian. Writing takes a frame of geometry
+ * g in its own planar configuration; reading fills a colour-by-pixel frame
+ * of geometry g. */
+int rt_write_planar_raw(const char *path, const struct ferry_frame *g, const uint8_t *frame);
+int rt_read_planar_raw(const char *path, const struct ferry_frame *g, uint8_t *out);
+
+/* Keep the low bits_stored bits of every sample and sign-extend (signed) or
+ * zero (unsigned) above them, in place. */
+void rt_normalise(const struct ferry_frame *g, uint8_t *frame);
+
+/* A python3 that can import pydicom ($FERRY_PYTHON, else /usr/bin/python3,
+ * else python3 on PATH), or NULL. */
+const char *rt_python(void);
+
+/* Geometry as tests/support/pydicom_frames.py writes and reads it:
+ * "rows,cols,spp,bits_allocated,bits_stored,pixel_repr,planar,PI". */
+const char *rt_geom_arg(const struct ferry_frame *g, char *buf, size_t len);
+bool rt_parse_geom(const char *s, struct ferry_frame *g);
+
+/* Run tests/support/pydicom_frames.py with these arguments (stdout to
+ * `out_path` if not NULL). Returns its exit status. */
+int rt_pydicom(const char *out_path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Path of a file of the source tree ($FERRY_SOURCE_DIR/rel). Static buffer. */
+const char *rt_source_path(const char *rel);
+
 #endif
