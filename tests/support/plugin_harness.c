@@ -15,6 +15,8 @@ struct harness_plugin {
 };
 
 static void h_log(struct ferry_instance *inst, int32_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void h_log(struct ferry_instance *inst, int32_t level, const char *fmt, ...)
 {
     (void)inst;
     va_list ap;
