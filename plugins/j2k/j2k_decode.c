@@ -1,6 +1,7 @@
 /* Decode one JPEG 2000 / HTJ2K frame with OpenJPEG, from memory. */
 #include "frame_samples.h"
 #include "j2k-private.h"
+#include "j2k_markers.h"
 
 #include <errno.h>
 #include <openjpeg.h>
@@ -101,13 +102,49 @@ int j2k_decode(void *state, const struct ferry_frame *in_geom, const uint8_t *in
         return -EINVAL;
     }
     OPJ_CODEC_FORMAT fmt;
+    const uint8_t *cs = in;
+    size_t cs_len = in_len;
     if (in_len >= 4 && in[0] == 0xff && in[1] == 0x4f && in[2] == 0xff && in[3] == 0x51) {
         fmt = OPJ_CODEC_J2K;
     } else if (in_len >= sizeof jp2_signature &&
                memcmp(in, jp2_signature, sizeof jp2_signature) == 0) {
         fmt = OPJ_CODEC_JP2; /* not what DICOM asks for, but seen in the wild */
+        if (jm_jp2_codestream(in, in_len, &cs, &cs_len, why, sizeof why) < 0) {
+            fs_diag(diag, -1, "%s", why);
+            return -EINVAL;
+        }
     } else {
         fs_diag(diag, -1, "not a JPEG 2000 codestream (it does not start with SOC and SIZ markers)");
+        return -EINVAL;
+    }
+    /* Our own pass over the markers first: the geometry is checked before
+     * OpenJPEG allocates anything, and tile-part data holding marker codes
+     * (which valid coded data never does) is refused, because OpenJPEG
+     * 2.5.0's HT block decoder assert()s, aborting the process, on some. */
+    struct jm_codestream info;
+    if (jm_parse(cs, cs_len, &info, why, sizeof why) < 0) {
+        fs_diag(diag, -1, "invalid JPEG 2000 codestream: %s", why);
+        return -EINVAL;
+    }
+    size_t at = 0;
+    int bad = jm_check_data(cs, cs_len, &info, &at);
+    uint32_t cw = info.width, ch = info.height, nc = info.components;
+    jm_free(&info);
+    if (bad < 0) {
+        fs_diag(diag, -1,
+                "corrupt JPEG 2000 codestream: byte %zu holds the marker code 0xFF%02X inside "
+                "tile-part data",
+                at, (unsigned)cs[at + 1]);
+        return -EINVAL;
+    }
+    if (nc != l.samples) {
+        fs_diag(diag, -1, "the codestream has %u components but Samples per Pixel is %u",
+                (unsigned)nc, (unsigned)l.samples);
+        return -EINVAL;
+    }
+    if (cw != l.columns || ch != l.rows) {
+        fs_diag(diag, -1, "the codestream is %ux%u but the data set says %ux%u (columns x rows)",
+                (unsigned)cw, (unsigned)ch, (unsigned)l.columns, (unsigned)l.rows);
         return -EINVAL;
     }
 

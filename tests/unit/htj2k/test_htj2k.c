@@ -373,16 +373,93 @@ START_TEST(test_parser_errors)
         ck_assert_int_eq(jm_parse(b, n, &cs, msg, sizeof msg), -22);
         ck_assert_str_eq(msg, cases[i].message);
     }
-    /* Cut anywhere: an error, never a read past the end (ASan watches). */
+    /* Cut anywhere: an error, never a read past the end (ASan watches);
+     * only a cut that drops just the EOC still parses (the last tile-part
+     * ends the buffer). */
     for (size_t cut = 0; cut < n; cut++) {
+        if (cut == n - 2)
+            continue;
         uint8_t *c = malloc(cut ? cut : 1);
         memcpy(c, p, cut);
         ck_assert_int_eq(jm_parse(c, cut, &cs, msg, sizeof msg), -22);
         ck_assert(msg[0] != '\0');
         free(c);
     }
+    ck_assert_int_eq(jm_parse(p, n - 2, &cs, msg, sizeof msg), 0);
+    ck_assert_uint_eq(cs.eoc, n - 2);
+    jm_free(&cs);
     free(b);
     free(p);
+}
+END_TEST
+
+/* Tile-part headers are walked to their SOD; the data after it must hold no
+ * marker code 0xFF90..0xFFFF but SOP and EPH. */
+START_TEST(test_check_data)
+{
+    size_t n;
+    uint8_t *p = fake_codestream(1, 2, 1, 6, false, &n);
+    struct jm_codestream cs;
+    char msg[200];
+    size_t at = 0;
+    ck_assert_int_eq(jm_parse(p, n, &cs, msg, sizeof msg), 0);
+    ck_assert_uint_eq(cs.tileparts[0].data, 59 + 14);
+    ck_assert_int_eq(jm_check_data(p, n, &cs, &at), 0);
+    jm_free(&cs);
+    /* second tile-part data starts at 59 + 20 + 14 = 93 */
+    static const struct {
+        uint8_t a, b;
+        int rc;
+    } pairs[] = {{0xff, 0x8f, 0}, {0xff, 0x91, 0}, {0xff, 0x92, 0}, {0xff, 0x90, -22},
+                 {0xff, 0xd9, -22}, {0xff, 0xff, -22}, {0xfe, 0xff, 0}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        uint8_t *q = malloc(n);
+        memcpy(q, p, n);
+        q[95] = pairs[i].a;
+        q[96] = pairs[i].b;
+        ck_assert_int_eq(jm_parse(q, n, &cs, msg, sizeof msg), 0);
+        ck_assert_int_eq(jm_check_data(q, n, &cs, &at), pairs[i].rc);
+        if (pairs[i].rc)
+            ck_assert_uint_eq(at, 95);
+        jm_free(&cs);
+        free(q);
+    }
+    /* A tile-part header marker (COM) before SOD; then one without SOD. */
+    uint8_t *q = malloc(n + 6);
+    memcpy(q, p, 59 + 12);
+    static const uint8_t com[] = {0xff, 0x64, 0x00, 0x04, 0x00, 0x01};
+    memcpy(q + 59 + 12, com, 6);
+    memcpy(q + 59 + 18, p + 59 + 12, n - 59 - 12);
+    q[59 + 9] = (uint8_t)(20 + 6); /* Psot low byte: 14 + 6 data + 6 COM */
+    ck_assert_int_eq(jm_parse(q, n + 6, &cs, msg, sizeof msg), 0);
+    ck_assert_uint_eq(cs.tileparts[0].data, 59 + 20);
+    jm_free(&cs);
+    q[59 + 18] = 0x00; /* the SOD becomes data: the header runs to the end */
+    ck_assert_int_eq(jm_parse(q, n + 6, &cs, msg, sizeof msg), -22);
+    ck_assert_str_eq(msg, "codestream byte 77: expected a marker in the tile-part header");
+    free(q);
+    free(p);
+}
+END_TEST
+
+START_TEST(test_jp2_box)
+{
+    static const uint8_t jp2[] = {0, 0, 0, 12, 'j', 'P', ' ', ' ', 0x0d, 0x0a, 0x87, 0x0a,
+                                  0, 0, 0, 0x0c, 'f', 't', 'y', 'p', 'j', 'p', '2', ' ',
+                                  0, 0, 0, 0x0c, 'j', 'p', '2', 'c', 0xff, 0x4f, 0xff, 0x51};
+    const uint8_t *cs;
+    size_t len;
+    char msg[200];
+    ck_assert_int_eq(jm_jp2_codestream(jp2, sizeof jp2, &cs, &len, msg, sizeof msg), 0);
+    ck_assert_ptr_eq(cs, jp2 + 32);
+    ck_assert_uint_eq(len, 4);
+    ck_assert_int_eq(jm_jp2_codestream(jp2, 24, &cs, &len, msg, sizeof msg), -22);
+    ck_assert_str_eq(msg, "JP2 file without a codestream (jp2c) box");
+    uint8_t bad[sizeof jp2];
+    memcpy(bad, jp2, sizeof jp2);
+    bad[15] = 0x7f;
+    ck_assert_int_eq(jm_jp2_codestream(bad, sizeof bad, &cs, &len, msg, sizeof msg), -22);
+    ck_assert_str_eq(msg, "JP2 byte 12: box length runs past the end of the file");
 }
 END_TEST
 
@@ -404,6 +481,8 @@ static Suite *htj2k_suite(void)
         {"tlm_writer", test_tlm_writer, 60},
         {"tlm_mismatch", test_tlm_detects_mismatch, 30},
         {"parser_errors", test_parser_errors, 60},
+        {"check_data", test_check_data, 30},
+        {"jp2_box", test_jp2_box, 30},
     };
     for (size_t i = 0; i < sizeof tcs / sizeof tcs[0]; i++) {
         TCase *tc = tcase_create(tcs[i].name);

@@ -348,6 +348,26 @@ START_TEST(test_decode_errors)
     ck_assert_int_eq(decode(c, &g, bad, len, &d), -22);
     ck_assert_msg(d.message[0] != '\0', "no message");
 
+    /* Coded data never holds marker codes; where it does, the codestream is
+     * refused before OpenJPEG (whose HT decoder would assert) sees it. */
+    memcpy(bad, cs, len);
+    size_t sod = 0;
+    for (size_t i = 2; i + 1 < len; i++)
+        if (cs[i] == 0xff && cs[i + 1] == 0x93) {
+            sod = i;
+            break;
+        }
+    ck_assert_uint_gt(sod, 0);
+    bad[sod + 20] = 0xff;
+    bad[sod + 21] = 0xa0;
+    ck_assert_int_eq(decode(c, &g, bad, len, &d), -22);
+    char want[200];
+    snprintf(want, sizeof want,
+             "corrupt JPEG 2000 codestream: byte %zu holds the marker code 0xFFA0 inside "
+             "tile-part data",
+             sod + 20);
+    ck_assert_str_eq(d.message, want);
+
     uint8_t out[16];
     struct ferry_frame og = g;
     memset(&d, 0, sizeof d);

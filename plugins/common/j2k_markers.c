@@ -88,6 +88,7 @@ static int parse_cod(struct parse *ps, size_t at, uint32_t len, struct jm_codest
     cs->layers = (uint16_t)be16(s + 2);
     cs->mct = s[4] != 0;
     cs->decompositions = s[5];
+    cs->block_style = s[8];
     cs->reversible = s[9] == 1;
     return 0;
 }
@@ -141,6 +142,54 @@ static int add_tilepart(struct jm_codestream *cs, uint32_t *cap, const struct jm
     return 0;
 }
 
+/* Every tile has a tile-part, and as many as its TNsot says (when it says):
+ * a codestream without EOC is only taken as whole if this holds. */
+static bool all_tiles_complete(const struct jm_codestream *cs)
+{
+    uint16_t *seen = calloc(cs->tiles, sizeof *seen);
+    uint8_t *want = calloc(cs->tiles, 1);
+    bool ok = seen && want;
+    for (uint32_t i = 0; ok && i < cs->n_tileparts; i++) {
+        const struct jm_tilepart *t = &cs->tileparts[i];
+        seen[t->tile]++;
+        if (t->parts)
+            want[t->tile] = t->parts;
+    }
+    for (uint32_t k = 0; ok && k < cs->tiles; k++)
+        if (seen[k] == 0 || (want[k] && seen[k] != want[k]))
+            ok = false;
+    free(seen);
+    free(want);
+    return ok;
+}
+
+/* Walk the tile-part header (marker segments after SOT) to its SOD. */
+static int find_sod(struct parse *ps, struct jm_tilepart *tp)
+{
+    size_t end = tp->offset + tp->length, pos = tp->offset + 12;
+    for (;;) {
+        if (end - pos < 2)
+            return fail(ps, tp->offset, "tile-part header without an SOD marker");
+        uint32_t m = be16(ps->p + pos);
+        if (m == M_SOD) {
+            tp->data = pos + 2;
+            return 0;
+        }
+        if ((m & 0xff00) != 0xff00 || m < 0xff30 || m == M_SOT || m == M_EOC || m == M_SOC)
+            return fail(ps, pos, "expected a marker in the tile-part header");
+        if (m <= 0xff3f) {
+            pos += 2;
+            continue;
+        }
+        if (end - pos < 4)
+            return fail(ps, pos, "marker segment length cut off in a tile-part header");
+        uint32_t len = be16(ps->p + pos + 2);
+        if (len < 2 || len > end - pos - 2)
+            return fail(ps, pos, "marker segment runs past the end of its tile-part");
+        pos += 2 + len;
+    }
+}
+
 static void check_tlm(struct parse *ps, struct jm_codestream *cs)
 {
     cs->tlm_consistent = ps->tlm_order_ok && ps->n_tlm == cs->n_tileparts;
@@ -182,6 +231,10 @@ int jm_parse(const uint8_t *p, size_t n, struct jm_codestream *cs, char *msg, si
             rc = fail(&ps, pos, "misplaced SOC, SOD or EOC marker in the main header");
             goto out;
         }
+        if (m <= 0xff3f) { /* reserved markers without a segment (A.1.2) */
+            pos += 2;
+            continue;
+        }
         if (n - pos < 4) {
             rc = fail(&ps, pos, "marker segment length cut off");
             goto out;
@@ -220,6 +273,10 @@ int jm_parse(const uint8_t *p, size_t n, struct jm_codestream *cs, char *msg, si
     cs->main_header_end = pos;
 
     for (;;) {
+        if (pos == n && cs->n_tileparts > 0 && all_tiles_complete(cs)) {
+            cs->eoc = n; /* no EOC, but every tile is there and the data ends */
+            break;
+        }
         if (n - pos < 2) {
             rc = fail(&ps, pos, "the codestream ends without an EOC marker");
             goto out;
@@ -269,6 +326,9 @@ int jm_parse(const uint8_t *p, size_t n, struct jm_codestream *cs, char *msg, si
             rc = fail(&ps, pos, "too many tile-parts");
             goto out;
         }
+        rc = find_sod(&ps, &tp);
+        if (rc < 0)
+            goto out;
         rc = add_tilepart(cs, &cap, &tp);
         if (rc < 0)
             goto out;
@@ -288,6 +348,62 @@ out:
         jm_free(cs);
     }
     return rc;
+}
+
+int jm_check_data(const uint8_t *p, size_t n, const struct jm_codestream *cs, size_t *at)
+{
+    for (uint32_t t = 0; t < cs->n_tileparts; t++) {
+        const struct jm_tilepart *tp = &cs->tileparts[t];
+        size_t end = tp->offset + tp->length;
+        if (end > n || tp->data > end)
+            return -EINVAL; /* not what jm_parse produced */
+        const uint8_t *q = p + tp->data, *stop = p + end;
+        while (q + 1 < stop) {
+            q = memchr(q, 0xff, (size_t)(stop - 1 - q));
+            if (!q)
+                break;
+            uint8_t next = q[1];
+            if (next > 0x8f && next != 0x91 && next != 0x92) {
+                *at = (size_t)(q - p);
+                return -EINVAL;
+            }
+            q++;
+        }
+    }
+    return 0;
+}
+
+int jm_jp2_codestream(const uint8_t *p, size_t n, const uint8_t **cs, size_t *cs_len, char *msg,
+                      size_t msglen)
+{
+    size_t pos = 0;
+    while (n - pos >= 8) {
+        uint64_t len = be32(p + pos);
+        uint32_t type = be32(p + pos + 4);
+        size_t header = 8;
+        if (len == 1) {
+            if (n - pos < 16) {
+                snprintf(msg, msglen, "JP2 byte %zu: box length cut off", pos);
+                return -EINVAL;
+            }
+            len = ((uint64_t)be32(p + pos + 8) << 32) | be32(p + pos + 12);
+            header = 16;
+        } else if (len == 0) {
+            len = n - pos; /* the last box runs to the end */
+        }
+        if (len < header || len > n - pos) {
+            snprintf(msg, msglen, "JP2 byte %zu: box length runs past the end of the file", pos);
+            return -EINVAL;
+        }
+        if (type == 0x6a703263) { /* 'jp2c' */
+            *cs = p + pos + header;
+            *cs_len = (size_t)len - header;
+            return 0;
+        }
+        pos += (size_t)len;
+    }
+    snprintf(msg, msglen, "JP2 file without a codestream (jp2c) box");
+    return -EINVAL;
 }
 
 void jm_free(struct jm_codestream *cs)
