@@ -117,20 +117,33 @@ void fs_read_row(const uint8_t *frame, const struct fs_layout *l, uint32_t row, 
     switch (l->bytes) {
     case 1: {
         const uint8_t *p = frame + start;
+        if (stride == 1) { /* the common case, kept simple enough to vectorise */
+            if (sg)
+                for (uint32_t i = 0; i < n; i++)
+                    out[i] = (int32_t)((uint32_t)p[i] << shift) >> shift;
+            else
+                for (uint32_t i = 0; i < n; i++)
+                    out[i] = (int32_t)(p[i] & mask);
+            break;
+        }
         for (uint32_t i = 0; i < n; i++, p += stride)
             out[i] = norm(*p, mask, shift, sg);
         break;
     }
     case 2: {
         const uint8_t *p = frame + 2 * start;
-        size_t step = 2 * stride;
-        if (!sg) {
-            for (uint32_t i = 0; i < n; i++, p += step)
-                out[i] = (int32_t)((uint32_t)(p[0] | (p[1] << 8)) & mask);
-        } else {
-            for (uint32_t i = 0; i < n; i++, p += step)
-                out[i] = norm((uint32_t)(p[0] | (p[1] << 8)), mask, shift, true);
+        if (stride == 1) {
+            if (sg)
+                for (uint32_t i = 0; i < n; i++)
+                    out[i] = (int32_t)((uint32_t)(p[2 * i] | (p[2 * i + 1] << 8)) << shift) >> shift;
+            else
+                for (uint32_t i = 0; i < n; i++)
+                    out[i] = (int32_t)((uint32_t)(p[2 * i] | (p[2 * i + 1] << 8)) & mask);
+            break;
         }
+        size_t step = 2 * stride;
+        for (uint32_t i = 0; i < n; i++, p += step)
+            out[i] = norm((uint32_t)(p[0] | (p[1] << 8)), mask, shift, sg);
         break;
     }
     default: {
@@ -164,6 +177,15 @@ void fs_write_row(uint8_t *frame, const struct fs_layout *l, uint32_t row, uint3
     }
     case 2: {
         uint8_t *p = frame + 2 * start;
+        if (stride == 1) {
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t u = sg ? (uint32_t)((int32_t)((uint32_t)in[i] << shift) >> shift)
+                                : (uint32_t)in[i] & mask;
+                p[2 * i] = (uint8_t)u;
+                p[2 * i + 1] = (uint8_t)(u >> 8);
+            }
+            break;
+        }
         size_t step = 2 * stride;
         for (uint32_t i = 0; i < n; i++, p += step) {
             uint32_t u = (uint32_t)norm((uint32_t)in[i], mask, shift, sg);
