@@ -222,11 +222,19 @@ void fs_normalise(uint8_t *frame, const struct fs_layout *l)
             frame[i] = (uint8_t)norm(frame[i], mask, shift, l->is_signed);
         break;
     case 2:
-        for (size_t i = 0; i < count; i++) {
-            uint8_t *p = frame + 2 * i;
-            uint32_t v = (uint32_t)norm((uint32_t)(p[0] | (p[1] << 8)), mask, shift, l->is_signed);
-            p[0] = (uint8_t)v;
-            p[1] = (uint8_t)(v >> 8);
+        if (l->is_signed)
+            for (size_t i = 0; i < count; i++) {
+                uint8_t *p = frame + 2 * i;
+                uint32_t v = (uint32_t)((int32_t)((uint32_t)(p[0] | (p[1] << 8)) << shift) >> shift);
+                p[0] = (uint8_t)v;
+                p[1] = (uint8_t)(v >> 8);
+            }
+        else {
+            uint8_t lo = (uint8_t)mask, hi = (uint8_t)(mask >> 8);
+            for (size_t i = 0; i < count; i++) {
+                frame[2 * i] &= lo;
+                frame[2 * i + 1] &= hi;
+            }
         }
         break;
     default:

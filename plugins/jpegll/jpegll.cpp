@@ -385,7 +385,10 @@ int decode_frame(const jl_state *st, const struct ferry_frame *in_geom, const ui
                     out[2 * i] = tmp[i];
                     out[2 * i + 1] = 0;
                 }
-            fs_normalise(out, &l);
+            /* Unsigned samples of at most Bits Stored bits need no masking;
+             * everything else is normalised (sign, bits above). */
+            if (l.is_signed || fi.precision > l.bits_stored)
+                fs_normalise(out, &l);
             if (out_geom && l.samples > 1) {
                 out_geom->planar_configuration = 0;
                 if (ybr)
