@@ -16,10 +16,13 @@
  *
  * Parameters:
  *   htj2k:  qstep   quantisation step of the 9/7 wavelet, relative to the
- *                   sample range (OpenJPH's -qstep), 0.00001 to 0.5. The
- *                   default, 0.0039 (1/256), is OpenJPH's own default for
- *                   8-bit images; on 12-bit CT-like frames it gives about
- *                   12:1 at 54 dB PSNR, close to jpeg2000's default 10:1.
+ *                   range of Bits Stored (OpenJPH's -qstep), 0.00001 to 0.5,
+ *                   or "auto" (the default): 1/256 (OpenJPH's own default
+ *                   for 8-bit images), but no more than 16 grey levels, so
+ *                   that 16-bit CT whose values span 12 bits is not coded
+ *                   16 times coarser than 12-bit CT. On 12-bit CT-like
+ *                   frames auto gives about 12:1 at 54 dB PSNR, close to
+ *                   jpeg2000's default 10:1.
  * The lossless codecs take no parameters.
  *
  * This is C++ behind a C entry point: no exception leaves this file. */
@@ -45,12 +48,17 @@ namespace {
 
 enum ht_kind { HT_LOSSLESS, HT_LOSSLESS_RPCL, HT_LOSSY };
 
-#define HT_DEFAULT_QSTEP 0.0039
-
 struct ht_state {
     ht_kind kind;
-    double qstep;
+    double qstep; /* 0: auto */
 };
+
+/* The "auto" step for samples of `bits` bits: see the top. */
+double auto_qstep(uint32_t bits)
+{
+    double q = 1.0 / 256.0, cap = 16.0 / (double)(1u << bits);
+    return q < cap ? q : cap;
+}
 
 /* OpenJPH reports errors by printing to a FILE and then throwing; 0.9's
  * configure_error() is a no-op, so the message is captured through a FILE
@@ -108,6 +116,10 @@ uint32_t decompositions(uint32_t w, uint32_t h, bool rpcl)
 
 int parse_qstep(const char *v, double *out)
 {
+    if (strcmp(v, "auto") == 0) {
+        *out = 0;
+        return 0;
+    }
     char *end;
     double q = strtod(v, &end);
     if (end == v || *end != '\0' || !std::isfinite(q) || q < 0.00001 || q > 0.5)
@@ -119,13 +131,13 @@ int parse_qstep(const char *v, double *out)
 int configure_kind(ht_kind kind, const struct ferry_param *params, uint32_t n, void **state,
                    struct ferry_diag *diag)
 {
-    ht_state s{kind, HT_DEFAULT_QSTEP};
+    ht_state s{kind, 0};
     for (uint32_t i = 0; i < n; i++) {
         const char *k = params[i].key, *v = params[i].value ? params[i].value : "";
         if (kind == HT_LOSSY && strcmp(k, "qstep") == 0) {
             if (parse_qstep(v, &s.qstep) < 0) {
                 fs_diag(diag, (int32_t)i,
-                        "qstep: '%s' is not a number from 0.00001 to 0.5", v);
+                        "qstep: '%s' is not auto or a number from 0.00001 to 0.5", v);
                 return -EINVAL;
             }
         } else {
@@ -214,7 +226,8 @@ void run_encoder(const ht_state *st, const struct fs_layout &l, bool ct, const u
     cod.set_color_transform(ct);
     cod.set_reversible(!lossy);
     if (lossy)
-        cs.access_qcd().set_irrev_quant((float)st->qstep);
+        cs.access_qcd().set_irrev_quant(
+            (float)(st->qstep > 0 ? st->qstep : auto_qstep(l.bits_stored)));
     cs.set_planar(false);
     file.open();
     cs.write_headers(&file);

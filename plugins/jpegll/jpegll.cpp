@@ -246,13 +246,23 @@ int encode_frame(const jl_state *st, const struct ferry_host *host, const struct
                         : new DJCompressIJG12Bit(*st->cp, mode, psv, 0);
         else
             enc = new DJCompressIJG16Bit(*st->cp, mode, psv, 0);
-        row = new int32_t[l.columns];
-        packed = pack(in, l, bits > 8, row);
+        /* The frame as the codec takes it: the caller's bytes when every bit
+         * is stored and samples are colour-by-pixel words of the codec's
+         * size (the codec does not write to its input), else a packed copy. */
+        void *samples;
+        if (l.bits_stored == 8 * l.bytes && !l.planar && (bits > 8) == (l.bytes == 2) &&
+            (bits == 8 || bits == 16)) {
+            samples = const_cast<uint8_t *>(in);
+        } else {
+            row = new int32_t[l.columns];
+            packed = pack(in, l, bits > 8, row);
+            samples = packed;
+        }
         OFCondition cond =
             bits > 8 ? enc->encode((Uint16)l.columns, (Uint16)l.rows, interp, (Uint16)l.samples,
-                                   static_cast<Uint16 *>(packed), coded, coded_len)
+                                   static_cast<Uint16 *>(samples), coded, coded_len)
                      : enc->encode((Uint16)l.columns, (Uint16)l.rows, interp, (Uint16)l.samples,
-                                   static_cast<Uint8 *>(packed), coded, coded_len);
+                                   static_cast<Uint8 *>(samples), coded, coded_len);
         if (cond.bad() || !coded || coded_len == 0) {
             fs_diag(diag, -1, "JPEG encoding failed: %s", cond.bad() ? cond.text() : "no data");
             rc = -EINVAL;

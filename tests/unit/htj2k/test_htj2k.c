@@ -68,10 +68,13 @@ START_TEST(test_params)
     struct ferry_param ok[] = {{"qstep", "0.001"}};
     ck_assert_int_eq(configure(lossy, ok, 1, &st, &d), 0);
     lossy->release(st);
+    struct ferry_param autoq[] = {{"qstep", "auto"}};
+    ck_assert_int_eq(configure(lossy, autoq, 1, &st, &d), 0);
+    lossy->release(st);
     struct ferry_param bad[] = {{"qstep", "0.7"}};
     ck_assert_int_eq(configure(lossy, bad, 1, &st, &d), -22);
     ck_assert_int_eq(d.param, 0);
-    ck_assert_str_eq(d.message, "qstep: '0.7' is not a number from 0.00001 to 0.5");
+    ck_assert_str_eq(d.message, "qstep: '0.7' is not auto or a number from 0.00001 to 0.5");
     struct ferry_param bad2[] = {{"qstep", "0.01"}, {"rate", "10"}};
     ck_assert_int_eq(configure(lossy, bad2, 2, &st, &d), -22);
     ck_assert_int_eq(d.param, 1);
@@ -183,9 +186,9 @@ START_TEST(test_lossy)
     const struct ferry_codec *enc = codec(ht, "htj2k");
     const struct ferry_codec *dec = codec(j2k, "1.2.840.10008.1.2.4.203");
     /* CT-like 512x512 12-of-16-bit signed frame, noise +-20. Floors: what
-     * OpenJPH 0.9 reached on this frame less 3 dB (default 0.0039: 54.5 dB
-     * at 12.5:1; 0.001: 68.3; 0.02: 49.9), a regression guard that still
-     * means visually lossless over a 12-bit range. */
+     * OpenJPH 0.9 reached on this frame less 3 dB (default auto = 1/256 at
+     * 12 bits: 54.5 dB at 12:1; 0.001: 68.3; 0.02: 49.9), a regression
+     * guard that still means visually lossless over a 12-bit range. */
     static const struct {
         const char *q;
         double floor;
@@ -207,6 +210,28 @@ START_TEST(test_lossy)
         enc->release(st);
     }
     free(frame);
+
+    /* 16 bits stored holding 12 bits of CT: auto caps the step at 16 grey
+     * levels, so the error stays that of the 12-bit frame, not 16 times
+     * coarser (compare the MSE in 12-bit units). */
+    {
+        struct ferry_diag d;
+        void *st;
+        ck_assert_int_eq(configure(enc, NULL, 0, &st, &d), 0);
+        struct ferry_frame g12 = rt_geom(256, 256, 1, 16, 12, 1, 0, "MONOCHROME2");
+        struct ferry_frame g16 = rt_geom(256, 256, 1, 16, 16, 1, 0, "MONOCHROME2");
+        uint8_t *f12 = harness_synth_frame(&g12, 5, 20); /* sign-extended: valid as 16 bits */
+        struct rt_result r12, r16;
+        ck_assert_int_eq(rt_run(enc, st, dec, NULL, &g12, f12, &r12, NULL, NULL), 0);
+        ck_assert_int_eq(rt_run(enc, st, dec, NULL, &g16, f12, &r16, NULL, NULL), 0);
+        /* PSNR over 16 bits is 24.1 dB above the same error over 12 bits */
+        double mse_ratio = pow(10.0, (r12.psnr - (r16.psnr - 20 * log10(65535.0 / 4095.0))) / 10);
+        fprintf(stderr, "htj2k lossy auto: 12-bit PSNR %.2f, 16-bit-stored PSNR %.2f, MSE ratio %.2f\n",
+                r12.psnr, r16.psnr, mse_ratio);
+        ck_assert_msg(mse_ratio < 2.0, "16-bit-stored error %.2f times the 12-bit one", mse_ratio);
+        free(f12);
+        enc->release(st);
+    }
 
     struct ferry_diag d;
     void *st;
