@@ -177,13 +177,19 @@ void fs_write_row(uint8_t *frame, const struct fs_layout *l, uint32_t row, uint3
     }
     case 2: {
         uint8_t *p = frame + 2 * start;
-        if (stride == 1) {
-            for (uint32_t i = 0; i < n; i++) {
-                uint32_t u = sg ? (uint32_t)((int32_t)((uint32_t)in[i] << shift) >> shift)
-                                : (uint32_t)in[i] & mask;
-                p[2 * i] = (uint8_t)u;
-                p[2 * i + 1] = (uint8_t)(u >> 8);
-            }
+        if (stride == 1) { /* separate loops, simple enough to vectorise */
+            if (sg)
+                for (uint32_t i = 0; i < n; i++) {
+                    uint32_t u = (uint32_t)((int32_t)((uint32_t)in[i] << shift) >> shift);
+                    p[2 * i] = (uint8_t)u;
+                    p[2 * i + 1] = (uint8_t)(u >> 8);
+                }
+            else
+                for (uint32_t i = 0; i < n; i++) {
+                    uint32_t u = (uint32_t)in[i] & mask;
+                    p[2 * i] = (uint8_t)u;
+                    p[2 * i + 1] = (uint8_t)(u >> 8);
+                }
             break;
         }
         size_t step = 2 * stride;
