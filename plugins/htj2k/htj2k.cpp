@@ -6,8 +6,11 @@
  *   htj2k                 1.2.840.10008.1.2.4.203   encode (9/7, ICT; lossy)
  *
  * Decoding of all three is the j2k plugin's (OpenJPEG 2.5 decodes HT
- * code-blocks, and measured faster than OpenJPH 0.9 here: see
- * perf/codecs-j2k).
+ * code-blocks). OpenJPH 0.9 decodes about 3x faster, but returns wrong
+ * pixels without an error for codestreams with more decompositions than the
+ * image is large, and assert()s (aborting the process) on some corrupt
+ * headers and code-blocks: not for data from the network. See
+ * perf/codecs-j2k/README.md.
  *
  * 4.202 (PS3.5 10.18): progression order RPCL; enough decompositions that
  * the lowest resolution is at most 64 columns or rows wide; TLM marker

@@ -313,6 +313,13 @@ START_TEST(test_ojph_to_ours)
                  rt_geom(256, 256, 1, 16, 12, 0, 0, "MONOCHROME2"), 20, true);
     ojph_to_ours("-reversible false -qstep 0.01", UID_HT_LOSSY,
                  rt_geom(120, 160, 3, 8, 8, 0, 0, "RGB"), 5, true);
+    /* More decompositions than the image is large: OpenJPH 0.9's own
+     * decoder returns wrong pixels for these (which is why ferry decodes
+     * HTJ2K with OpenJPEG); OpenJPEG gets them right. */
+    ojph_to_ours("-reversible true -num_decomps 4", UID_HT, rt_geom(5, 7, 1, 16, 12, 0, 0, "MONOCHROME2"),
+                 300, false);
+    ojph_to_ours("-reversible true -num_decomps 5", UID_HT, rt_geom(8, 8, 1, 8, 8, 0, 0, "MONOCHROME2"),
+                 30, false);
 }
 END_TEST
 
