@@ -14,8 +14,9 @@ struct harness_plugin {
     const struct ferry_plugin *desc;
 };
 
-__attribute__((format(printf, 3, 4))) static void h_log(struct ferry_instance *inst,
-                                                       int32_t level, const char *fmt, ...)
+static void h_log(struct ferry_instance *inst, int32_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void h_log(struct ferry_instance *inst, int32_t level, const char *fmt, ...)
 {
     (void)inst;
     va_list ap;
@@ -202,7 +203,16 @@ double harness_psnr(const struct ferry_frame *g, const uint8_t *a, const uint8_t
             x |= (uint64_t)a[i * bpp + k] << (8 * k);
             y |= (uint64_t)b[i * bpp + k] << (8 * k);
         }
-        double d = (double)(int64_t)(x & mask) - (double)(int64_t)(y & mask);
+        int64_t vx = (int64_t)(x & mask), vy = (int64_t)(y & mask);
+        if (g->pixel_representation && g->bits_stored < 64) {
+            /* two's complement within bits_stored: -1 and 0 are neighbours */
+            int64_t half = (int64_t)1 << (g->bits_stored - 1);
+            if (vx >= half)
+                vx -= 2 * half;
+            if (vy >= half)
+                vy -= 2 * half;
+        }
+        double d = (double)vx - (double)vy;
         se += d * d;
     }
     if (se == 0)

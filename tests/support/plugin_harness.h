@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct harness_plugin;
 
 /* dlopen `path` and run its entry point. Returns NULL with a message in err. */
@@ -36,5 +40,9 @@ uint8_t *harness_synth_frame(const struct ferry_frame *g, uint32_t seed, unsigne
 /* Peak signal-to-noise ratio in dB between two frames of geometry g (over
  * the stored bits); INFINITY when identical. */
 double harness_psnr(const struct ferry_frame *g, const uint8_t *a, const uint8_t *b);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

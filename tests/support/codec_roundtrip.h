@@ -1,0 +1,104 @@
+/* Test support for codec plugins: the geometry matrix every lossless codec
+ * must round-trip bit-exactly, and one encode -> decode round trip through a
+ * plugin's codecs with the comparison done. Built on plugin_harness.h. */
+#ifndef FERRY_TEST_CODEC_ROUNDTRIP_H
+#define FERRY_TEST_CODEC_ROUNDTRIP_H
+
+#include "plugin_harness.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rt_case {
+    struct ferry_frame g;
+    unsigned noise;  /* amplitude handed to harness_synth_frame */
+    uint32_t seed;
+};
+
+/* What the matrix covers (flags of rt_matrix). */
+enum rt_matrix_flags {
+    RT_SIGNED_COLOUR = 1u << 0,   /* also signed RGB / YBR_FULL */
+    RT_NO_16_16 = 1u << 1,        /* leave out Bits Stored 16 */
+};
+
+/* Fill out[0..max-1] with the matrix: bits (allocated/stored) 8/8, 16/12,
+ * 16/16; unsigned and signed; MONOCHROME2, MONOCHROME1, RGB planar 0 and 1,
+ * YBR_FULL; sizes 1x1, 3x5 and 511x257 (rows x columns); noise 0 and high
+ * (a quarter of the stored range). Returns the number of cases. */
+size_t rt_matrix(struct rt_case *out, size_t max, unsigned flags);
+
+/* "16/12 signed RGB planar 1 511x257 noise 1024" into buf. */
+const char *rt_describe(const struct ferry_frame *g, unsigned noise, char *buf, size_t len);
+
+struct rt_result {
+    size_t raw_bytes;
+    size_t coded_bytes;
+    double psnr;                  /* INFINITY when bit-exact */
+    bool exact;                   /* decoded == input (colour-by-pixel) */
+    struct ferry_frame coded;     /* the geometry the encoder reported */
+    struct ferry_frame decoded;   /* out_geom of the decoder */
+    uint32_t lossy;               /* what the encoder reported */
+    char msg[800];                /* why rt_run failed */
+};
+
+/* Encode frame (geometry g) with enc/enc_state, decode the result with
+ * dec/dec_state into a buffer of g's size, and compare with the input
+ * (converted to colour-by-pixel: decoders write planar configuration 0).
+ * If coded_out is not NULL it receives the codestream (malloc'ed copy; the
+ * caller frees) and *coded_len its length. Returns 0, or -1 with res->msg. */
+int rt_run(const struct ferry_codec *enc, void *enc_state, const struct ferry_codec *dec,
+           void *dec_state, const struct ferry_frame *g, const uint8_t *frame,
+           struct rt_result *res, uint8_t **coded_out, size_t *coded_len);
+
+/* Colour-by-pixel copy of a frame (malloc'ed). */
+uint8_t *rt_interleaved(const struct ferry_frame *g, const uint8_t *frame);
+
+/* Geometry shorthand. */
+struct ferry_frame rt_geom(uint32_t rows, uint32_t cols, uint16_t spp, uint16_t ba, uint16_t bs,
+                           uint16_t sgn, uint16_t planar, const char *pi);
+
+/* Read a whole file (malloc'ed) / write one. */
+uint8_t *rt_read_file(const char *path, size_t *len);
+int rt_write_file(const char *path, const void *data, size_t len);
+
+/* A fresh temporary directory under $TMPDIR (static buffer). */
+const char *rt_tempdir(const char *tag);
+
+/* Run a command line through /bin/sh with a time limit in seconds; returns
+ * its exit status, or -1 if it did not exit normally. Output goes to the
+ * test's stderr. */
+int rt_system(int timeout_s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True if `prog` is on PATH. */
+bool rt_have(const char *prog);
+
+/* Raw sample files as the JPEG 2000 tools read and write them (opj .rawl,
+ * ojph .yuv): components one after another, samples of 1 byte (bits
+ * allocated 8) or 2 bytes little endian. Writing takes a frame of geometry
+ * g in its own planar configuration; reading fills a colour-by-pixel frame
+ * of geometry g. */
+int rt_write_planar_raw(const char *path, const struct ferry_frame *g, const uint8_t *frame);
+int rt_read_planar_raw(const char *path, const struct ferry_frame *g, uint8_t *out);
+
+/* Keep the low bits_stored bits of every sample and sign-extend (signed) or
+ * zero (unsigned) above them, in place. */
+void rt_normalise(const struct ferry_frame *g, uint8_t *frame);
+
+/* A python3 that can import pydicom ($FERRY_PYTHON, else /usr/bin/python3,
+ * else python3 on PATH), or NULL. */
+const char *rt_python(void);
+
+/* Geometry as tests/support/pydicom_frames.py writes and reads it:
+ * "rows,cols,spp,bits_allocated,bits_stored,pixel_repr,planar,PI". */
+const char *rt_geom_arg(const struct ferry_frame *g, char *buf, size_t len);
+bool rt_parse_geom(const char *s, struct ferry_frame *g);
+
+/* Run tests/support/pydicom_frames.py with these arguments (stdout to
+ * `out_path` if not NULL). Returns its exit status. */
+int rt_pydicom(const char *out_path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Path of a file of the source tree ($FERRY_SOURCE_DIR/rel). Static buffer. */
+const char *rt_source_path(const char *rel);
+
+#endif

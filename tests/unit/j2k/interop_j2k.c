@@ -1,0 +1,300 @@
+/* Interop of the j2k plugin with OpenJPEG's command line tools and pydicom's
+ * test corpus:
+ *   - ferry's codestreams decode with opj_decompress to the same pixels;
+ *   - codestreams made by opj_compress decode with the plugin to the same
+ *     pixels;
+ *   - the JPEG 2000 files of pydicom's corpus decode to their uncompressed
+ *     twin where the corpus has one, else to what opj_decompress gives.
+ * Skips (77) when opj_compress/opj_decompress are missing. */
+#include "codec_roundtrip.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct harness_plugin *plug;
+static char dir[4096];
+
+static void setup(void)
+{
+    char err[512];
+    plug = harness_load(harness_plugin_path("j2k"), err, sizeof err);
+    ck_assert_msg(plug != NULL, "%s", err);
+    const char *d = rt_tempdir("j2k");
+    ck_assert_ptr_nonnull(d);
+    snprintf(dir, sizeof dir, "%s", d);
+}
+
+static void teardown(void)
+{
+    harness_unload(plug);
+    rt_system(60, "rm -rf '%s'", dir);
+}
+
+static const char *path(const char *name)
+{
+    static char buf[4][4200];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+/* opj_decompress file (suffix .j2k/.jp2) into a colour-by-pixel frame of
+ * geometry g, normalised to g's bits stored and signedness. */
+static uint8_t *opj_decode(const char *file, const struct ferry_frame *g)
+{
+    ck_assert_msg(rt_system(120, "opj_decompress -quiet -i '%s' -o '%s' > /dev/null", file,
+                            path("opj.rawl")) == 0,
+                  "opj_decompress failed on %s", file);
+    size_t n = harness_frame_size(g);
+    uint8_t *out = malloc(n);
+    ck_assert_int_eq(rt_read_planar_raw(path("opj.rawl"), g, out), 0);
+    struct ferry_frame gi = *g;
+    gi.planar_configuration = 0;
+    rt_normalise(&gi, out);
+    return out;
+}
+
+static void ours_to_opj(const char *codec, const char *key, const char *value, struct ferry_frame g,
+                        unsigned noise)
+{
+    const struct ferry_codec *c = harness_codec(plug, codec);
+    struct ferry_param p[] = {{key, value}};
+    struct ferry_diag d = {.size = sizeof d, .param = -1};
+    void *st;
+    ck_assert_int_eq(c->configure(p, key ? 1 : 0, &st, &d), 0);
+    uint8_t *frame = harness_synth_frame(&g, 31, noise);
+    struct rt_result r;
+    uint8_t *cs;
+    size_t len;
+    char desc[128];
+    rt_describe(&g, noise, desc, sizeof desc);
+    ck_assert_msg(rt_run(c, st, c, st, &g, frame, &r, &cs, &len) == 0, "%s", r.msg);
+    ck_assert_int_eq(rt_write_file(path("ours.j2k"), cs, len), 0);
+    uint8_t *theirs = opj_decode(path("ours.j2k"), &g);
+    size_t n = harness_frame_size(&g);
+    uint8_t *want = malloc(n);
+    if (!r.lossy) {
+        free(want);
+        want = rt_interleaved(&g, frame);
+    } else {
+        struct ferry_frame og = r.coded;
+        ck_assert_int_eq(c->decode(st, &r.coded, cs, len, want, n, &og, &d), 0);
+    }
+    ck_assert_msg(memcmp(want, theirs, n) == 0, "%s %s: opj_decompress decodes other pixels",
+                  codec, desc);
+    fprintf(stderr, "ours -> opj_decompress %-18s %-42s ok\n", codec, desc);
+    free(want);
+    free(theirs);
+    free(cs);
+    free(frame);
+    c->release(st);
+}
+
+START_TEST(test_ours_to_opj)
+{
+    ours_to_opj("jpeg2000-lossless", NULL, NULL, rt_geom(511, 257, 1, 16, 12, 1, 0, "MONOCHROME2"), 300);
+    ours_to_opj("jpeg2000-lossless", NULL, NULL, rt_geom(64, 64, 1, 16, 16, 0, 0, "MONOCHROME2"), 16000);
+    ours_to_opj("jpeg2000-lossless", NULL, NULL, rt_geom(64, 64, 1, 16, 16, 1, 0, "MONOCHROME1"), 16000);
+    ours_to_opj("jpeg2000-lossless", NULL, NULL, rt_geom(127, 33, 3, 8, 8, 0, 1, "RGB"), 60);
+    ours_to_opj("jpeg2000-lossless", NULL, NULL, rt_geom(3, 5, 3, 16, 12, 0, 0, "YBR_FULL"), 100);
+    ours_to_opj("jpeg2000-lossless", NULL, NULL, rt_geom(1, 1, 1, 8, 8, 0, 0, "MONOCHROME2"), 0);
+    ours_to_opj("jpeg2000", "rate", "10", rt_geom(512, 512, 1, 16, 12, 1, 0, "MONOCHROME2"), 20);
+    ours_to_opj("jpeg2000", "psnr", "40,50", rt_geom(200, 300, 3, 8, 8, 0, 0, "RGB"), 5);
+}
+END_TEST
+
+static int resolutions(uint32_t w, uint32_t h)
+{
+    uint32_t m = w < h ? w : h;
+    int n = 1;
+    while (n < 6 && (m >> n) > 0)
+        n++;
+    return n;
+}
+
+static void opj_to_ours(const char *opts, struct ferry_frame g, unsigned noise, bool lossy)
+{
+    char desc[128];
+    rt_describe(&g, noise, desc, sizeof desc);
+    uint8_t *frame = harness_synth_frame(&g, 41, noise);
+    ck_assert_int_eq(rt_write_planar_raw(path("in.rawl"), &g, frame), 0);
+    ck_assert_msg(rt_system(120, "opj_compress -i '%s' -F %u,%u,%u,%u,%c -n %d %s -o '%s' > /dev/null 2>&1",
+                            path("in.rawl"), (unsigned)g.columns, (unsigned)g.rows,
+                            (unsigned)g.samples_per_pixel, (unsigned)g.bits_stored,
+                            g.pixel_representation ? 's' : 'u', resolutions(g.columns, g.rows),
+                            opts, path("theirs.j2k")) == 0,
+                  "opj_compress failed on %s", desc);
+    size_t len;
+    uint8_t *cs = rt_read_file(path("theirs.j2k"), &len);
+    ck_assert_ptr_nonnull(cs);
+    /* opj_compress applies the colour transform to three components: in
+     * DICOM that is photometric YBR_RCT (lossless) or YBR_ICT (lossy). */
+    struct ferry_frame cg = g;
+    cg.planar_configuration = 0;
+    if (g.samples_per_pixel == 3)
+        snprintf(cg.photometric, sizeof cg.photometric, "%s", lossy ? "YBR_ICT" : "YBR_RCT");
+    const struct ferry_codec *c = harness_codec(plug, lossy ? "jpeg2000" : "jpeg2000-lossless");
+    size_t n = harness_frame_size(&g);
+    uint8_t *ours = malloc(n);
+    struct ferry_frame og = cg;
+    struct ferry_diag d = {.size = sizeof d, .param = -1};
+    ck_assert_msg(c->decode(NULL, &cg, cs, len, ours, n, &og, &d) == 0, "%s: %s", desc, d.message);
+    if (g.samples_per_pixel == 3)
+        ck_assert_str_eq(og.photometric, "RGB");
+    uint8_t *want;
+    if (lossy) {
+        want = opj_decode(path("theirs.j2k"), &cg);
+    } else {
+        want = rt_interleaved(&g, frame);
+        rt_normalise(&cg, want);
+    }
+    ck_assert_msg(memcmp(ours, want, n) == 0, "opj_compress %s %s: ferry decodes other pixels",
+                  opts, desc);
+    fprintf(stderr, "opj_compress %-8s -> ours %-42s ok\n", opts, desc);
+    free(want);
+    free(ours);
+    free(cs);
+    free(frame);
+}
+
+START_TEST(test_opj_to_ours)
+{
+    opj_to_ours("", rt_geom(511, 257, 1, 16, 12, 0, 0, "MONOCHROME2"), 300, false);
+    opj_to_ours("", rt_geom(200, 100, 1, 16, 12, 1, 0, "MONOCHROME2"), 300, false);
+    opj_to_ours("", rt_geom(64, 64, 1, 16, 16, 0, 0, "MONOCHROME2"), 16000, false);
+    opj_to_ours("", rt_geom(3, 5, 1, 8, 8, 0, 0, "MONOCHROME2"), 50, false);
+    opj_to_ours("", rt_geom(120, 90, 3, 8, 8, 0, 0, "RGB"), 30, false);
+    opj_to_ours("-r 10", rt_geom(256, 256, 1, 16, 12, 0, 0, "MONOCHROME2"), 20, true);
+    opj_to_ours("-r 20", rt_geom(128, 160, 3, 8, 8, 0, 0, "RGB"), 5, true);
+}
+END_TEST
+
+/* The J2K files of pydicom's corpus: (file, uncompressed twin or NULL). */
+START_TEST(test_pydicom_corpus)
+{
+    static const struct {
+        const char *file, *twin;
+        bool broken; /* not an image: ferry must refuse it with a reason */
+    } files[] = {
+        {"MR_small_jp2klossless.dcm", "MR_small.dcm", false},
+        {"JPEG2000.dcm", NULL, false},
+        /* a parser test: 266 bytes of a "codestream" with a sequence
+         * delimiter inside its SIZ */
+        {"JPEG2000-embedded-sequence-delimiter.dcm", NULL, true},
+        {"693_J2KI.dcm", NULL, false},
+        {"J2K_pixelrep_mismatch.dcm", NULL, false},
+        {"GDCMJ2K_TextGBR.dcm", NULL, false},
+        {"SC_rgb_gdcm_KY.dcm", NULL, false},
+    };
+    if (!rt_python()) {
+        fprintf(stderr, "no python3 with pydicom: corpus not tested\n");
+        return;
+    }
+    ck_assert_int_eq(rt_pydicom(path("corpus.txt"), "corpus"), 0);
+    size_t n;
+    char *corpus = (char *)rt_read_file(path("corpus.txt"), &n);
+    corpus[n > 0 ? n - 1 : 0] = '\0';
+    int tested = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char file[4200];
+        snprintf(file, sizeof file, "%s/%s", corpus, files[i].file);
+        FILE *f = fopen(file, "rb");
+        if (!f) {
+            fprintf(stderr, "corpus file %s absent (Debian trims pydicom's corpus)\n", files[i].file);
+            continue;
+        }
+        fclose(f);
+        ck_assert_int_eq(rt_pydicom(path("frames.txt"), "frames '%s' '%s'", file, path("f")), 0);
+        char *info = (char *)rt_read_file(path("frames.txt"), &n);
+        info[n > 0 ? n - 1 : 0] = '\0';
+        char ts[68], geom[128];
+        unsigned frames;
+        ck_assert_int_eq(sscanf(info, "%67s %u %127s", ts, &frames, geom), 3);
+        free(info);
+        struct ferry_frame g;
+        ck_assert(rt_parse_geom(geom, &g));
+        const struct ferry_codec *c = harness_codec(plug, ts);
+        ck_assert_ptr_nonnull(c);
+        size_t len;
+        uint8_t *cs = rt_read_file(path("f.0"), &len);
+        size_t fn = harness_frame_size(&g);
+        uint8_t *ours = malloc(fn);
+        struct ferry_frame og = g;
+        struct ferry_diag d = {.size = sizeof d, .param = -1};
+        int rc = c->decode(NULL, &g, cs, len, ours, fn, &og, &d);
+        if (files[i].broken) {
+            ck_assert_int_lt(rc, 0);
+            ck_assert(d.message[0] != '\0');
+            fprintf(stderr, "pydicom corpus %-42s refused: %s\n", files[i].file, d.message);
+            free(ours);
+            free(cs);
+            continue;
+        }
+        ck_assert_msg(rc == 0, "%s: %s", files[i].file, d.message);
+        struct ferry_frame cmp = g;
+        cmp.planar_configuration = 0;
+        uint8_t *want;
+        const char *ref;
+        if (files[i].twin) {
+            char twin[4200];
+            snprintf(twin, sizeof twin, "%s/%s", corpus, files[i].twin);
+            ck_assert_int_eq(rt_pydicom(path("geom.txt"), "pixels '%s' '%s'", twin, path("twin.raw")), 0);
+            size_t tn;
+            uint8_t *raw = rt_read_file(path("twin.raw"), &tn);
+            ck_assert_uint_ge(tn, fn);
+            want = rt_interleaved(&g, raw);
+            rt_normalise(&cmp, want);
+            free(raw);
+            ref = files[i].twin;
+        } else {
+            bool jp2 = len > 4 && cs[0] == 0 && cs[3] == 0x0c;
+            const char *p = path(jp2 ? "corpus.jp2" : "corpus.j2k");
+            ck_assert_int_eq(rt_write_file(p, cs, len), 0);
+            want = opj_decode(p, &g);
+            ref = "opj_decompress";
+        }
+        ck_assert_msg(memcmp(ours, want, fn) == 0, "%s: ferry and %s differ", files[i].file, ref);
+        fprintf(stderr, "pydicom corpus %-42s %-34s = %s (%s)\n", files[i].file, geom, ref,
+                og.photometric);
+        tested++;
+        free(want);
+        free(ours);
+        free(cs);
+    }
+    free(corpus);
+    ck_assert_int_ge(tested, 1);
+}
+END_TEST
+
+int main(void)
+{
+    if (!rt_have("opj_compress") || !rt_have("opj_decompress")) {
+        fprintf(stderr, "SKIP: opj_compress/opj_decompress not on PATH (apt-get install "
+                        "libopenjp2-tools)\n");
+        return 77;
+    }
+    Suite *s = suite_create("j2k_interop");
+    struct {
+        const char *name;
+        const TTest *t;
+    } tcs[] = {
+        {"ours_to_opj", test_ours_to_opj},
+        {"opj_to_ours", test_opj_to_ours},
+        {"pydicom_corpus", test_pydicom_corpus},
+    };
+    for (size_t i = 0; i < sizeof tcs / sizeof tcs[0]; i++) {
+        TCase *tc = tcase_create(tcs[i].name);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 300);
+        tcase_add_test(tc, tcs[i].t);
+        suite_add_tcase(s, tc);
+    }
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,153 @@
+/* Unit tests of plugins/common/frame_samples.c against a plain reference:
+ * every Bits Allocated (8, 16, 32), every Bits Stored, both signs, both
+ * planar configurations, with junk above the high bit. */
+#include "frame_samples.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct ferry_frame geom(uint32_t rows, uint32_t cols, uint16_t spp, uint16_t ba,
+                               uint16_t bs, uint16_t sgn, uint16_t planar)
+{
+    struct ferry_frame g;
+    memset(&g, 0, sizeof g);
+    g.size = sizeof g;
+    g.rows = rows;
+    g.columns = cols;
+    g.samples_per_pixel = spp;
+    g.bits_allocated = ba;
+    g.bits_stored = bs;
+    g.high_bit = (uint16_t)(bs - 1);
+    g.pixel_representation = sgn;
+    g.planar_configuration = planar;
+    snprintf(g.photometric, sizeof g.photometric, "%s", spp == 3 ? "RGB" : "MONOCHROME2");
+    return g;
+}
+
+/* The value of the raw word w as bits_stored bits of a signed or unsigned
+ * sample. */
+static int64_t ref_value(uint64_t w, unsigned bs, bool sgn)
+{
+    uint64_t v = w & ((1ull << bs) - 1);
+    if (sgn && (v >> (bs - 1)) & 1)
+        return (int64_t)v - ((int64_t)1 << bs);
+    return (int64_t)v;
+}
+
+static uint64_t load(const uint8_t *p, unsigned bytes)
+{
+    uint64_t w = 0;
+    for (unsigned k = 0; k < bytes; k++)
+        w |= (uint64_t)p[k] << (8 * k);
+    return w;
+}
+
+START_TEST(test_rows)
+{
+    static const uint16_t bas[] = {8, 16, 32};
+    uint32_t seed = 12345;
+    for (size_t a = 0; a < 3; a++)
+        for (uint16_t bs = 1; bs <= bas[a] && bs <= 31; bs++)
+            for (uint16_t sgn = 0; sgn < 2; sgn++)
+                for (int lay = 0; lay < 3; lay++) {
+                    uint16_t spp = lay ? 3 : 1, planar = lay == 2;
+                    struct ferry_frame g = geom(5, 7, spp, bas[a], bs, sgn, planar);
+                    struct fs_layout l;
+                    char msg[200];
+                    ck_assert_msg(fs_layout_from_frame(&g, FS_ALLOC_8 | FS_ALLOC_16 | FS_ALLOC_32,
+                                                       32, &l, msg, sizeof msg) == 0,
+                                  "%s", msg);
+                    unsigned b = bas[a] / 8;
+                    uint8_t *raw = malloc(l.frame_size), *back = malloc(l.frame_size),
+                            *norm = malloc(l.frame_size);
+                    for (size_t i = 0; i < l.frame_size; i++) {
+                        seed = seed * 1103515245u + 12345u;
+                        raw[i] = (uint8_t)(seed >> 16);
+                    }
+                    memset(back, 0xee, l.frame_size);
+                    int32_t row[7];
+                    for (uint32_t c = 0; c < spp; c++)
+                        for (uint32_t r = 0; r < 5; r++) {
+                            fs_read_row(raw, &l, r, c, row);
+                            for (uint32_t x = 0; x < 7; x++) {
+                                size_t idx = planar ? ((size_t)c * 5 + r) * 7 + x
+                                                    : ((size_t)r * 7 + x) * spp + c;
+                                int64_t want = ref_value(load(raw + idx * b, b), bs, sgn);
+                                ck_assert_msg(row[x] == want,
+                                              "read ba %u bs %u sgn %u lay %d: %d != %lld",
+                                              bas[a], bs, sgn, lay, row[x], (long long)want);
+                            }
+                            fs_write_row(back, &l, r, c, row);
+                        }
+                    /* what was written: the value, zero or sign above it */
+                    for (size_t i = 0; i < l.frame_size / b; i++) {
+                        int64_t v = ref_value(load(raw + i * b, b), bs, sgn);
+                        uint64_t want = (uint64_t)v & (b == 8 ? ~0ull : ((1ull << (8 * b)) - 1));
+                        ck_assert_msg(load(back + i * b, b) == want,
+                                      "write ba %u bs %u sgn %u lay %d at %zu", bas[a], bs, sgn,
+                                      lay, i);
+                    }
+                    /* fs_normalise does in place what read+write did */
+                    memcpy(norm, raw, l.frame_size);
+                    fs_normalise(norm, &l);
+                    ck_assert_msg(memcmp(norm, back, l.frame_size) == 0,
+                                  "normalise ba %u bs %u sgn %u", bas[a], bs, sgn);
+                    if (planar) {
+                        uint8_t *inter = malloc(l.frame_size);
+                        fs_planar_to_interleaved(inter, raw, &l);
+                        for (size_t i = 0; i < 35; i++)
+                            for (unsigned c = 0; c < 3; c++)
+                                ck_assert(memcmp(inter + (i * 3 + c) * b, raw + (c * 35 + i) * b, b) == 0);
+                        free(inter);
+                    }
+                    free(raw);
+                    free(back);
+                    free(norm);
+                }
+}
+END_TEST
+
+START_TEST(test_layout_errors)
+{
+    struct fs_layout l;
+    char msg[200];
+    struct ferry_frame g = geom(4, 4, 1, 16, 12, 0, 0);
+    ck_assert_int_eq(fs_layout_from_frame(&g, FS_ALLOC_8, 16, &l, msg, sizeof msg), -EINVAL);
+    ck_assert_str_eq(msg, "unsupported Bits Allocated 16 (this codec takes 8)");
+    g = geom(4, 4, 3, 8, 8, 0, 0);
+    g.planar_configuration = 2;
+    ck_assert_int_eq(fs_layout_from_frame(&g, FS_ALLOC_8, 16, &l, msg, sizeof msg), -EINVAL);
+    ck_assert_str_eq(msg, "invalid Planar Configuration 2");
+    g = geom(4, 4, 1, 8, 8, 0, 0);
+    g.pixel_representation = 2;
+    ck_assert_int_eq(fs_layout_from_frame(&g, FS_ALLOC_8, 16, &l, msg, sizeof msg), -EINVAL);
+    ck_assert_str_eq(msg, "invalid Pixel Representation 2");
+    g = geom(70000, 4, 1, 8, 8, 0, 0);
+    ck_assert_int_eq(fs_layout_from_frame(&g, FS_ALLOC_8, 16, &l, msg, sizeof msg), -EINVAL);
+    ck_assert_str_eq(msg, "unsupported frame size 70000x4 (rows and columns must be 1 to 65535)");
+    g = geom(4, 4, 1, 16, 12, 1, 0);
+    ck_assert_int_eq(fs_layout_from_frame(&g, FS_ALLOC_16, 16, &l, msg, sizeof msg), 0);
+    ck_assert_int_eq(fs_min_value(&l), -2048);
+    ck_assert_int_eq(fs_max_value(&l), 2047);
+    ck_assert_uint_eq(l.frame_size, 32);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("plugin_common");
+    TCase *tc = tcase_create("rows");
+    tcase_add_test(tc, test_rows);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("layout_errors");
+    tcase_add_test(tc, test_layout_errors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
