@@ -16,5 +16,6 @@ struct cli_command {
 /* The commands (cmd_<name>.c). */
 int cmd_config(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_transcode(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 static const struct cli_command commands[] = {
     { "config", "check a config file: ferry config check FILE", cmd_config },
     { "dump", "print DICOM files like dcmdump (names in UTF-8)", cmd_dump },
+    { "transcode", "re-encode a file's pixel data in another transfer syntax", cmd_transcode },
     { NULL, NULL, NULL },
 };
 

@@ -13,6 +13,7 @@ struct loaded {
     void *handle;
     const struct ferry_plugin *desc;
     char *path;
+    void **decode_states; /* per codec of desc: its state for decoding */
 };
 
 struct work_registry {
@@ -110,6 +111,14 @@ static int check_desc(const struct work_registry *reg, const struct ferry_plugin
     return 0;
 }
 
+static void release_states(const struct ferry_plugin *d, void **states)
+{
+    for (uint32_t k = 0; k < d->n_codecs; k++)
+        if (states[k] && d->codecs[k]->release)
+            d->codecs[k]->release(states[k]);
+    free(states);
+}
+
 static int load_one(struct work_registry *reg, const char *path, const struct ferry_host *host,
                     struct ferry_error **err)
 {
@@ -143,11 +152,28 @@ static int load_one(struct work_registry *reg, const char *path, const struct fe
         reg->cap = cap;
     }
     char *copy = strdup(path);
-    if (!copy) {
+    void **states = calloc(d->n_codecs ? d->n_codecs : 1, sizeof *states);
+    if (!copy || !states) {
+        free(copy);
+        free(states);
         rc = ferry_error_set(err, -ENOMEM, "plugin %s: out of memory", path);
         goto out_unload;
     }
-    reg->plugins[reg->n++] = (struct loaded){ h, d, copy };
+    /* Decoders take no parameters: configure each once, now. */
+    for (uint32_t k = 0; k < d->n_codecs; k++) {
+        const struct ferry_codec *c = d->codecs[k];
+        if (!(c->flags & FERRY_CODEC_DECODE) || !c->configure)
+            continue;
+        struct ferry_diag diag = { .size = sizeof diag, .param = -1 };
+        if (c->configure(NULL, 0, &states[k], &diag) < 0) {
+            rc = ferry_error_set(err, -EINVAL, "plugin %s (%s): codec '%s' cannot be set up "
+                                 "for decoding: %s", path, d->name, c->name, diag.message);
+            release_states(d, states);
+            free(copy);
+            goto out_unload;
+        }
+    }
+    reg->plugins[reg->n++] = (struct loaded){ h, d, copy, states };
     return 0;
 
 out_unload:
@@ -230,6 +256,7 @@ void work_registry_free(struct work_registry *reg)
     if (!reg)
         return;
     for (size_t i = reg->n; i-- > 0;) {
+        release_states(reg->plugins[i].desc, reg->plugins[i].decode_states);
         if (reg->plugins[i].desc->unload)
             reg->plugins[i].desc->unload();
         dlclose(reg->plugins[i].handle);
@@ -253,6 +280,27 @@ const struct ferry_codec *work_registry_codec(const struct work_registry *reg,
                                               const char *name, unsigned flags)
 {
     return find_codec(reg, name, flags);
+}
+
+const struct ferry_codec *work_registry_decoder(const struct work_registry *reg, const char *uid,
+                                                const struct ferry_codec *after, void **state)
+{
+    bool passed = after == NULL;
+    for (size_t i = 0; i < reg->n; i++) {
+        const struct ferry_plugin *p = reg->plugins[i].desc;
+        for (uint32_t k = 0; k < p->n_codecs; k++) {
+            const struct ferry_codec *c = p->codecs[k];
+            if (!passed) {
+                passed = c == after;
+                continue;
+            }
+            if ((c->flags & FERRY_CODEC_DECODE) && strcmp(c->transfer_syntax, uid) == 0) {
+                *state = reg->plugins[i].decode_states[k];
+                return c;
+            }
+        }
+    }
+    return NULL;
 }
 
 const struct ferry_step *work_registry_step(const struct work_registry *reg, const char *name)

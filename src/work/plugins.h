@@ -42,6 +42,13 @@ const struct ferry_plugin *work_registry_plugin(const struct work_registry *reg,
 const struct ferry_codec *work_registry_codec(const struct work_registry *reg,
                                               const char *name, unsigned flags);
 
+/* The codec that decodes transfer syntax `uid` and its decoding state (what
+ * its configure() made of no parameters at load time, or NULL), or NULL.
+ * When one decoder answers -ENOTSUP for a frame, the next one for the same
+ * syntax (`after`: the previous answer, NULL for the first) may try. */
+const struct ferry_codec *work_registry_decoder(const struct work_registry *reg, const char *uid,
+                                                const struct ferry_codec *after, void **state);
+
 /* The step called `name`, or NULL. Borrowed. */
 const struct ferry_step *work_registry_step(const struct work_registry *reg, const char *name);
 

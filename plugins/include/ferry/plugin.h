@@ -91,7 +91,7 @@ struct ferry_instance;
  * element holding it is removed or replaced. */
 struct ferry_dataset;
 
-enum ferry_log_level {
+enum ferry_plugin_log_level {
     FERRY_PLUGIN_LOG_ERROR = 0,
     FERRY_PLUGIN_LOG_WARN = 1,
     FERRY_PLUGIN_LOG_INFO = 2,

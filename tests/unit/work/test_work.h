@@ -4,4 +4,5 @@
 #include <check.h>
 TCase *work_plugins_tcase(void);
 TCase *work_pool_tcase(void);
+TCase *work_pipeline_tcase(void);
 #endif

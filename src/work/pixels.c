@@ -1,0 +1,333 @@
+/* ferry — work: pixel data: frames decoded once per source, frames replaced
+ * by a run, and re-encoding into a transfer syntax. */
+#include "work/work-private.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Explicit VR LE with each frame in one fragment (PS3.5 A.4.11): the host
+ * reads it without a codec. */
+#define TS_ENCAPSULATED_UNCOMPRESSED "1.2.840.10008.1.2.1.98"
+
+static int get_u16(const struct dcm_dataset *ds, uint32_t tag, uint16_t *out, bool required,
+                   uint16_t dflt, struct ferry_error **err)
+{
+    uint64_t v;
+    int rc = dcm_dataset_get_uint(ds, tag, 0, &v);
+    if (rc == -ENOENT && !required) {
+        *out = dflt;
+        return 0;
+    }
+    if (rc < 0 || v > UINT16_MAX)
+        return ferry_error_set(err, -EINVAL, "pixel data: (%04X,%04X) %s is %s",
+                               DCM_TAG_GROUP(tag), DCM_TAG_ELEMENT(tag), dcm_dict_keyword(tag),
+                               rc == -ENOENT ? "missing" : "not a usable number");
+    *out = (uint16_t)v;
+    return 0;
+}
+
+int work_pixel_geometry(const struct dcm_dataset *ds, struct ferry_frame *g, uint32_t *frames,
+                        struct ferry_error **err)
+{
+    memset(g, 0, sizeof *g);
+    g->size = sizeof *g;
+    if (!dcm_dataset_get(ds, DCM_TAG_PixelData))
+        return -ENOENT;
+    uint16_t rows, cols;
+    int rc;
+    if ((rc = get_u16(ds, DCM_TAG_Rows, &rows, true, 0, err)) < 0 ||
+        (rc = get_u16(ds, DCM_TAG_Columns, &cols, true, 0, err)) < 0 ||
+        (rc = get_u16(ds, DCM_TAG_SamplesPerPixel, &g->samples_per_pixel, false, 1, err)) < 0 ||
+        (rc = get_u16(ds, DCM_TAG_BitsAllocated, &g->bits_allocated, true, 0, err)) < 0 ||
+        (rc = get_u16(ds, DCM_TAG_BitsStored, &g->bits_stored, false, g->bits_allocated,
+                      err)) < 0 ||
+        (rc = get_u16(ds, DCM_TAG_HighBit, &g->high_bit, false,
+                      (uint16_t)(g->bits_stored ? g->bits_stored - 1 : 0), err)) < 0 ||
+        (rc = get_u16(ds, DCM_TAG_PixelRepresentation, &g->pixel_representation, false, 0,
+                      err)) < 0 ||
+        (rc = get_u16(ds, DCM_TAG_PlanarConfiguration, &g->planar_configuration, false, 0,
+                      err)) < 0)
+        return rc;
+    g->rows = rows;
+    g->columns = cols;
+    if (dcm_dataset_get_cstr(ds, DCM_TAG_PhotometricInterpretation, 0, g->photometric,
+                             sizeof g->photometric) < 0)
+        snprintf(g->photometric, sizeof g->photometric, "%s",
+                 g->samples_per_pixel == 1 ? "MONOCHROME2" : "RGB");
+    int64_t n = 1;
+    rc = dcm_dataset_get_int(ds, DCM_TAG_NumberOfFrames, 0, &n);
+    if (rc == -ENOENT)
+        n = 1;
+    else if (rc < 0 || n < 1 || n > INT32_MAX)
+        return ferry_error_set(err, -EINVAL, "pixel data: (0028,0008) NumberOfFrames is not a "
+                                             "positive number");
+    *frames = (uint32_t)n;
+    if (g->rows == 0 || g->columns == 0 || g->samples_per_pixel == 0 ||
+        g->bits_stored > g->bits_allocated || g->bits_stored == 0)
+        return ferry_error_set(err, -EINVAL,
+                               "pixel data: %" PRIu32 "x%" PRIu32 ", %u samples, %u bits "
+                               "allocated, %u stored do not describe an image",
+                               g->rows, g->columns, g->samples_per_pixel, g->bits_allocated,
+                               g->bits_stored);
+    return 0;
+}
+
+size_t work_frame_size(const struct ferry_frame *g)
+{
+    if (g->bits_allocated == 0 || g->bits_allocated % 8 != 0)
+        return 0;
+    uint64_t n = (uint64_t)g->rows * g->columns * g->samples_per_pixel * (g->bits_allocated / 8);
+    return n > SIZE_MAX / 2 ? 0 : (size_t)n;
+}
+
+/* Decode frame `index` of the source (not cached yet) into a new buffer. */
+static int source_decode(struct work_source *src, uint32_t index, const struct ferry_frame *g,
+                         uint8_t **out, struct ferry_frame *out_geom, struct ferry_error **err)
+{
+    const struct dcm_dataset *ds = src->ds;
+    const char *ts = dcm_dataset_transfer_syntax(ds);
+    size_t flen = work_frame_size(g);
+    if (!flen)
+        return ferry_error_set(err, -ENOTSUP, "pixel data: %u bits allocated is not supported",
+                               g->bits_allocated);
+    uint32_t first, count;
+    int rc = dcm_dataset_frame_fragments(ds, index, &first, &count, err);
+    if (rc < 0)
+        return rc;
+    const struct dcm_element *pd = dcm_dataset_get(ds, DCM_TAG_PixelData);
+    /* The frame's fragments, concatenated when there are several. */
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    uint8_t *joined = NULL;
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *fb;
+        uint32_t fl;
+        if ((rc = dcm_element_fragment(pd, first + i, &fb, &fl, NULL)) < 0 || !fb)
+            return ferry_error_set(err, -EINVAL, "pixel data: fragment %u of frame %u is missing",
+                                   first + i, index);
+        if (count == 1) {
+            bytes = fb;
+            len = fl;
+            break;
+        }
+        uint8_t *j = realloc(joined, len + fl);
+        if (!j) {
+            free(joined);
+            return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+        }
+        joined = j;
+        memcpy(joined + len, fb, fl);
+        len += fl;
+        bytes = joined;
+    }
+    uint8_t *buf = malloc(flen);
+    if (!buf) {
+        free(joined);
+        return ferry_error_set(err, -ENOMEM, "pixel data: out of memory for a %zu-byte frame",
+                               flen);
+    }
+    *out_geom = *g;
+    if (strcmp(ts, TS_ENCAPSULATED_UNCOMPRESSED) == 0) {
+        if (len < flen) {
+            rc = ferry_error_set(err, -EINVAL, "pixel data: frame %u has %zu bytes, needs %zu",
+                                 index, len, flen);
+            goto out_free;
+        }
+        memcpy(buf, bytes, flen);
+    } else {
+        /* The first decoder of the syntax; the next one when a decoder says
+         * it cannot do this frame (8-bit libjpeg-turbo and 12-bit DCMTK both
+         * claim JPEG Extended). */
+        const struct ferry_codec *codec = NULL;
+        void *state = NULL;
+        rc = -ENOTSUP;
+        struct ferry_diag diag = { .size = sizeof diag, .param = -1 };
+        while (rc == -ENOTSUP &&
+               (codec = work_registry_decoder(src->reg, ts, codec, &state)) != NULL) {
+            diag = (struct ferry_diag){ .size = sizeof diag, .param = -1 };
+            *out_geom = *g;
+            rc = codec->decode(state, g, bytes, len, buf, flen, out_geom, &diag);
+        }
+        if (rc == -ENOTSUP && !codec && !diag.message[0]) {
+            const char *name = dcm_uid_name(ts);
+            ferry_error_set(err, -ENOTSUP, "pixel data: no plugin decodes %s (%s)", ts,
+                            name ? name : "unknown syntax");
+            goto out_free;
+        }
+        if (rc < 0) {
+            ferry_error_set(err, rc, "pixel data: frame %u: %s", index,
+                            diag.message[0] ? diag.message : "the decoder failed");
+            goto out_free;
+        }
+    }
+    free(joined);
+    *out = buf;
+    return 0;
+out_free:
+    free(buf);
+    free(joined);
+    return rc;
+}
+
+/* Frame `index` of the source: native bytes in place, or decoded once and
+ * cached for every pipeline of the source. */
+static int source_frame(struct work_source *src, uint32_t index, const uint8_t **pixels,
+                        size_t *length, struct ferry_frame *geometry, struct ferry_error **err)
+{
+    struct ferry_frame g;
+    uint32_t frames;
+    int rc = work_pixel_geometry(src->ds, &g, &frames, err);
+    if (rc < 0)
+        return rc;
+    if (index >= frames)
+        return ferry_error_set(err, -ENOENT, "pixel data: no frame %u (the instance has %u)",
+                               index, frames);
+    size_t flen = work_frame_size(&g);
+    if (!flen)
+        return ferry_error_set(err, -ENOTSUP, "pixel data: %u bits allocated is not supported",
+                               g.bits_allocated);
+    const struct dcm_element *pd = dcm_dataset_get(src->ds, DCM_TAG_PixelData);
+    if (!dcm_element_is_encapsulated(pd)) {
+        const uint8_t *v = dcm_element_value(pd);
+        if (!v || (uint64_t)dcm_element_length(pd) < (uint64_t)flen * (index + 1))
+            return ferry_error_set(err, -EINVAL,
+                                   "pixel data: %u bytes of native pixel data hold fewer than "
+                                   "%u frames of %zu bytes",
+                                   v ? dcm_element_length(pd) : 0, index + 1, flen);
+        *pixels = v + (size_t)index * flen;
+        *length = flen;
+        if (geometry)
+            *geometry = g;
+        return 0;
+    }
+
+    pthread_mutex_lock(&src->lock);
+    if (!src->frames) {
+        src->frames = calloc(frames, sizeof *src->frames);
+        src->geoms = calloc(frames, sizeof *src->geoms);
+        if (!src->frames || !src->geoms) {
+            free(src->frames);
+            free(src->geoms);
+            src->frames = NULL;
+            src->geoms = NULL;
+            pthread_mutex_unlock(&src->lock);
+            return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+        }
+        src->n_frames = frames;
+    }
+    uint8_t *cached = src->frames[index];
+    struct ferry_frame cg = src->geoms[index];
+    pthread_mutex_unlock(&src->lock);
+
+    if (!cached) {
+        /* Decode outside the lock so pipelines decode different frames in
+         * parallel; if two decode the same frame, one result is kept. */
+        uint8_t *buf = NULL;
+        if ((rc = source_decode(src, index, &g, &buf, &cg, err)) < 0)
+            return rc;
+        pthread_mutex_lock(&src->lock);
+        if (!src->frames[index]) {
+            src->frames[index] = buf;
+            src->geoms[index] = cg;
+            buf = NULL;
+        }
+        cached = src->frames[index];
+        cg = src->geoms[index];
+        pthread_mutex_unlock(&src->lock);
+        free(buf);
+    }
+    *pixels = cached;
+    *length = flen;
+    if (geometry)
+        *geometry = cg;
+    return 0;
+}
+
+int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8_t **pixels,
+                        size_t *length, struct ferry_frame *geometry, struct ferry_error **err)
+{
+    if (inst->frames) {
+        if (index >= inst->n_frames)
+            return ferry_error_set(err, -ENOENT, "pixel data: no frame %u (the instance has %u)",
+                                   index, inst->n_frames);
+        *pixels = inst->frames[index];
+        *length = work_frame_size(&inst->geom);
+        if (geometry)
+            *geometry = inst->geom;
+        return 0;
+    }
+    return source_frame(inst->src, index, pixels, length, geometry, err);
+}
+
+void work_instance_free_frames(struct ferry_instance *inst)
+{
+    if (inst->frames)
+        for (uint32_t i = 0; i < inst->n_frames; i++)
+            free(inst->frames[i]);
+    free(inst->frames);
+    inst->frames = NULL;
+    inst->n_frames = 0;
+}
+
+/* Give the run its own copy of every frame (once), so that frames can be
+ * replaced one by one. */
+static int own_frames(struct ferry_instance *inst, struct ferry_error **err)
+{
+    if (inst->frames)
+        return 0;
+    struct ferry_frame g;
+    uint32_t frames;
+    int rc = work_pixel_geometry(inst->ds, &g, &frames, err);
+    if (rc < 0)
+        return rc;
+    uint8_t **copy = calloc(frames, sizeof *copy);
+    if (!copy)
+        return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+    struct ferry_frame fg = g;
+    for (uint32_t i = 0; i < frames; i++) {
+        const uint8_t *p;
+        size_t len;
+        rc = source_frame(inst->src, i, &p, &len, &fg, err);
+        if (rc == 0 && !(copy[i] = malloc(len)))
+            rc = ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+        if (rc < 0) {
+            for (uint32_t k = 0; k < i; k++)
+                free(copy[k]);
+            free(copy);
+            return rc;
+        }
+        memcpy(copy[i], p, len);
+    }
+    inst->frames = copy;
+    inst->n_frames = frames;
+    inst->geom = fg;
+    return 0;
+}
+
+int work_instance_set_frame(struct ferry_instance *inst, uint32_t index, const uint8_t *pixels,
+                            size_t length, const struct ferry_frame *geometry)
+{
+    int rc = own_frames(inst, NULL);
+    if (rc < 0)
+        return rc;
+    if (index >= inst->n_frames)
+        return -ENOENT;
+    struct ferry_frame g = *geometry;
+    g.size = sizeof g;
+    if (length != work_frame_size(&g) || g.rows != inst->geom.rows ||
+        g.columns != inst->geom.columns || g.bits_allocated != inst->geom.bits_allocated ||
+        g.samples_per_pixel != inst->geom.samples_per_pixel)
+        return -EINVAL; /* a step may change pixels, not the image's shape */
+    uint8_t *copy = malloc(length);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, pixels, length);
+    free(inst->frames[index]);
+    inst->frames[index] = copy;
+    inst->geom = g;
+    inst->pixels_replaced = true;
+    return 0;
+}

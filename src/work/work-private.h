@@ -1,0 +1,69 @@
+/* ferry — work: private declarations shared by host.c, pixels.c and
+ * pipeline.c. */
+#ifndef FERRY_WORK_PRIVATE_H
+#define FERRY_WORK_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "work/work.h"
+
+/* A received instance shared by the pipelines of its destinations. */
+struct work_source {
+    atomic_int refs;
+    struct dcm_dataset *ds;            /* the full parse; read-only */
+    const struct work_registry *reg;
+    char context[256];
+    pthread_mutex_t lock;              /* guards the frame cache */
+    uint8_t **frames;                  /* decoded frames, by index; NULL until needed */
+    struct ferry_frame *geoms;         /* the geometry each was decoded to */
+    uint32_t n_frames;
+};
+
+/* One pipeline run on a source for one destination (what plugins see as
+ * struct ferry_instance). */
+struct ferry_instance {
+    struct work_source *src;
+    struct dcm_dataset *ds;            /* this run's copy of the data set */
+    char context[320];
+    /* Native frames that replace the source's pixels in this run (after a
+     * plugin's set_frame), all with geometry `geom`; NULL if none. */
+    uint8_t **frames;
+    uint32_t n_frames;
+    struct ferry_frame geom;
+    bool pixels_replaced;              /* frames differ from what ds encodes */
+};
+
+/* The geometry of the pixel data ds describes, and its number of frames.
+ * -ENOENT without Pixel Data, -EINVAL with *err for attributes that cannot
+ * describe a frame. */
+int work_pixel_geometry(const struct dcm_dataset *ds, struct ferry_frame *g, uint32_t *frames,
+                        struct ferry_error **err);
+
+/* Bytes of one native frame of geometry g; 0 if g cannot be a native frame
+ * (bits allocated not a multiple of 8, overflow). */
+size_t work_frame_size(const struct ferry_frame *g);
+
+/* Frame `index` of the instance as native pixels: the run's own frames if
+ * any, else the source's (decoded once and cached). Borrowed. */
+int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8_t **pixels,
+                        size_t *length, struct ferry_frame *geometry, struct ferry_error **err);
+
+/* Replace frame `index` of the run (copying every other frame from the
+ * source first). */
+int work_instance_set_frame(struct ferry_instance *inst, uint32_t index, const uint8_t *pixels,
+                            size_t length, const struct ferry_frame *geometry);
+
+/* Re-encode the instance's pixel data with `codec` (state from its
+ * configure()), or as native Explicit VR Little Endian when codec is NULL,
+ * updating the pixel module, the transfer syntax and, when lossy, the lossy
+ * compression attributes (and the SOP Instance UID when new_uid_on_lossy).
+ * *lossy says whether information was lost. */
+int work_instance_encode(struct ferry_instance *inst, const struct ferry_codec *codec,
+                         void *codec_state, bool new_uid_on_lossy, bool *lossy,
+                         struct ferry_error **err);
+
+void work_instance_free_frames(struct ferry_instance *inst);
+
+#endif

@@ -1,0 +1,98 @@
+/* ferry — work: plugin pipelines on instances.
+ *
+ * A route's action for a destination names a pipeline: an ordered list of
+ * steps, each either `compress` (re-encode the pixel data in a transfer
+ * syntax, through the codec a plugin registered for it) or a plugin step
+ * (de-identification, ...). The config is compiled once into a struct
+ * work_pipeline, whose steps' parameters were validated by their plugins at
+ * load time.
+ *
+ * A received instance becomes one struct work_source, shared by the
+ * pipelines of all its destinations: its pixel data is decoded at most once,
+ * whatever number of destinations need native pixels. Each pipeline run works
+ * on its own copy of the data set and produces its own output data set.
+ *
+ * Threads: work_pipeline_new/free on the main thread (config load);
+ * work_pipeline_run on worker threads, several at once, also on the same
+ * source.
+ */
+#ifndef FERRY_WORK_H
+#define FERRY_WORK_H
+
+#include <ferry/plugin.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "dcm/dcm.h"
+#include "work/plugins.h"
+
+enum work_step_kind {
+    WORK_STEP_COMPRESS = 0, /* name: a codec name or transfer syntax UID, or
+                             * "explicit-vr-little-endian" (decompress) */
+    WORK_STEP_PLUGIN = 1,   /* name: a plugin step */
+};
+
+/* One step as the config describes it. Borrowed for work_pipeline_new(). */
+struct work_step_spec {
+    enum work_step_kind kind;
+    const char *name;
+    const struct ferry_param *params;
+    uint32_t n_params;
+};
+
+struct work_pipeline;
+
+/* Compile a pipeline: find each step's codec or plugin step in `reg`
+ * (borrowed for the pipeline's life) and let it validate its parameters.
+ * Parameters of a compress step that the host itself reads:
+ *   lossy-new-uid  yes|no   new SOP Instance UID when the result is lossy
+ *                           (default yes, as PS3.3 C.7.6.1.1.5 requires)
+ *   on-failure     fail|uncompressed   what a codec failure does (default
+ *                           fail: the job fails and is retried; uncompressed:
+ *                           the instance goes on in Explicit VR LE)
+ * The rest go to the codec's configure().
+ * On error returns NULL, sets *err ("step 2 (compress jpeg-ls-lossless):
+ * parameter 'near': ...") and, when the fault is one parameter, *bad_step and
+ * *bad_param to its indexes (else -1), so that the config loader can name the
+ * file:line:col. */
+struct work_pipeline *work_pipeline_new(const struct work_registry *reg,
+                                        const struct work_step_spec *steps, size_t n,
+                                        int *bad_step, int *bad_param,
+                                        struct ferry_error **err);
+void work_pipeline_free(struct work_pipeline *p);
+
+/* The transfer syntax the pipeline's last compress step produces, or NULL if
+ * it does not change the encoding: what the forwarder proposes first. */
+const char *work_pipeline_output_syntax(const struct work_pipeline *p);
+
+/* The host table plugins are handed (one for the whole process). */
+const struct ferry_host *work_host(void);
+
+struct work_source;
+
+/* A received instance: `ds` is a fully parsed root (a reference is taken).
+ * `context` names it in log lines ("TOWNSHIP_CT1 1.2.3.4.5"), copied. */
+struct work_source *work_source_new(struct dcm_dataset *ds, const struct work_registry *reg,
+                                    const char *context);
+struct work_source *work_source_ref(struct work_source *src);
+/* Accepts NULL. */
+void work_source_unref(struct work_source *src);
+
+/* Outcome of one run, besides the output data set. */
+struct work_result {
+    int step_result;       /* FERRY_STEP_OK, _QUARANTINE or _DROP */
+    char reason[512];      /* for QUARANTINE / DROP, and for failures */
+    bool lossy;            /* a lossy step ran */
+    bool fell_back;        /* a codec failed and on-failure: uncompressed applied */
+};
+
+/* Run pipeline `p` (NULL: no steps) on `src` for one destination. On success
+ * returns 0 and *out, a new root (owned by the caller) whose
+ * dcm_dataset_transfer_syntax() is the syntax to send and write it in; with
+ * step_result QUARANTINE or DROP, *out is NULL. On failure returns a negative
+ * errno with *err set (the job fails; the source is untouched). */
+int work_pipeline_run(const struct work_pipeline *p, struct work_source *src,
+                      struct dcm_dataset **out, struct work_result *result,
+                      struct ferry_error **err);
+
+#endif
