@@ -64,6 +64,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/version.h"
 #include "dcm/dcm_charset.h"
 #include "dcm/dcm_dict.h"
 
@@ -496,9 +497,6 @@ struct dcm_meta_info {
     const char *implementation_version_name; /* NULL: FERRY_IMPLEMENTATION_VERSION */
 };
 
-/* A UUID-derived UID (PS3.5 B.2), chosen once for ferry. */
-#define FERRY_IMPLEMENTATION_CLASS_UID "2.25.176351203405114573055032507244710982882"
-#define FERRY_IMPLEMENTATION_VERSION "FERRY_010"
 
 /* A new unique UID "2.25.<128 random bits as a decimal integer>" (PS3.5
  * B.2), from getrandom(), NUL-terminated into out. Returns 0 or -errno. */

@@ -26,6 +26,7 @@
 #ifndef FERRY_DUL_DUL_H
 #define FERRY_DUL_DUL_H
 
+#include "base/version.h"
 #include "dul/pdu.h"
 
 #include <stdbool.h>
@@ -40,8 +41,8 @@ struct dul_server;
 
 /* ferry's implementation class UID: a UUID-derived UID under 2.25
  * (PS3.5 B.2), made once for ferry and never changed; and its version name. */
-#define DUL_FERRY_IMPL_CLASS_UID "2.25.62396186632711439909297002461133415320"
-#define DUL_FERRY_IMPL_VERSION "FERRY_0.1"
+#define DUL_FERRY_IMPL_CLASS_UID FERRY_IMPLEMENTATION_CLASS_UID
+#define DUL_FERRY_IMPL_VERSION FERRY_IMPLEMENTATION_VERSION
 
 #define DUL_DEFAULT_MAX_PDU (256u * 1024u)
 #define DUL_MIN_MAX_PDU 4096u
