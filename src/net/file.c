@@ -102,6 +102,9 @@ void net_fileop_prep(struct net_fileop *o, struct io_uring_sqe *sqe)
     case NET_FOP_MKDIRAT:
         io_uring_prep_mkdirat(sqe, o->fd, o->path, o->mode);
         break;
+    case NET_FOP_SYNC_RANGE:
+        io_uring_prep_sync_file_range(sqe, o->fd, (unsigned)o->len, o->off, o->flags);
+        break;
     default:
         abort();
     }
@@ -185,6 +188,19 @@ int net_file_fsync(struct net_loop *l, int fd, bool datasync, net_file_fn *cb, v
         return -ENOMEM;
     o->fd = fd;
     o->flags = datasync;
+    return fileop_submit(o);
+}
+
+int net_file_sync_range(struct net_loop *l, int fd, uint64_t off, uint32_t len, unsigned flags,
+                        net_file_fn *cb, void *arg)
+{
+    struct net_fileop *o = fileop_new(l, NET_FOP_SYNC_RANGE, NULL, NULL, cb, arg);
+    if (!o)
+        return -ENOMEM;
+    o->fd = fd;
+    o->off = off;
+    o->len = len;
+    o->flags = (int)flags;
     return fileop_submit(o);
 }
 

@@ -232,6 +232,12 @@ int net_file_read(struct net_loop *loop, int fd, void *buf, size_t len, uint64_t
                   net_file_fn *cb, void *arg);
 /* fsync (datasync: fdatasync). */
 int net_file_fsync(struct net_loop *loop, int fd, bool datasync, net_file_fn *cb, void *arg);
+/* sync_file_range(2) (IORING_OP_SYNC_FILE_RANGE, Linux 5.2): with
+ * SYNC_FILE_RANGE_WRITE it starts writeback of [off, off + len) without
+ * waiting for it, so that a later fdatasync has little left to write. len 0
+ * means to the end of the file. It makes nothing durable by itself. */
+int net_file_sync_range(struct net_loop *loop, int fd, uint64_t off, uint32_t len,
+                        unsigned flags, net_file_fn *cb, void *arg);
 int net_file_close(struct net_loop *loop, int fd, net_file_fn *cb, void *arg);
 int net_file_renameat(struct net_loop *loop, int olddirfd, const char *oldpath, int newdirfd,
                       const char *newpath, unsigned flags, net_file_fn *cb, void *arg);

@@ -598,6 +598,10 @@ START_TEST(test_files)
     ck_assert_int_eq(file_step(l, &f), 0);
     ck_assert_int_eq(net_file_write(l, fd, "tail", 4, n, file_cb, &f), 0);
     ck_assert_int_eq(file_step(l, &f), 0);
+    ck_assert_int_eq(net_file_sync_range(l, fd, 0, 0, SYNC_FILE_RANGE_WRITE, file_cb, &f), 0);
+    ck_assert_int_eq(file_step(l, &f), 0);
+    ck_assert_int_eq(net_file_sync_range(l, 9999, 0, 0, SYNC_FILE_RANGE_WRITE, file_cb, &f), 0);
+    ck_assert_int_eq(file_step(l, &f), -EBADF);
     ck_assert_int_eq(net_file_fsync(l, fd, false, file_cb, &f), 0);
     ck_assert_int_eq(file_step(l, &f), 0);
     ck_assert_int_eq(net_file_close(l, fd, file_cb, &f), 0);
