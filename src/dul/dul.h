@@ -51,7 +51,8 @@ struct dul_server;
 /* ------------------------------------------------------------- policy */
 
 /* Who may associate from where. A calling AE title of NULL or "" matches
- * any title; an empty list of CIDRs ("10.0.0.0/8", "2001:db8::/32",
+ * any title; '*' and '?' in it are DICOM wildcards ("CT_*" matches CT_1 and
+ * CT_ROOM2; '?' stands for one character); an empty list of CIDRs ("10.0.0.0/8", "2001:db8::/32",
  * "192.168.1.7") matches any address. */
 struct dul_peer_rule {
     const char *calling_ae;

@@ -353,6 +353,31 @@ static void peer_text(const struct sockaddr_storage *sa, char *buf, size_t size)
         snprintf(buf, size, "?");
 }
 
+/* DICOM wildcard matching of an AE title (PS3.4 C.2.2.2.4): '*' any run of
+ * characters, '?' exactly one. AE titles are ASCII, so characters are bytes.
+ * Iterative, with one backtracking point: linear in practice. */
+static bool ae_matches(const char *pattern, const char *title)
+{
+    const char *star = NULL, *resume = NULL;
+    while (*title) {
+        if (*pattern == '*') {
+            star = pattern++;
+            resume = title;
+        } else if (*pattern == '?' || *pattern == *title) {
+            pattern++;
+            title++;
+        } else if (star) {
+            pattern = star + 1;
+            title = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (*pattern == '*')
+        pattern++;
+    return *pattern == '\0';
+}
+
 static bool peer_allowed(const struct dul_policy_c *p, const char *calling,
                          const struct sockaddr_storage *peer, struct dul_decision *d)
 {
@@ -361,7 +386,7 @@ static bool peer_allowed(const struct dul_policy_c *p, const char *calling,
     bool ae_known = false;
     for (size_t i = 0; i < p->n_peers; i++) {
         const struct dul_peer_rule_c *r = &p->peers[i];
-        if (r->calling_ae[0] && strcmp(r->calling_ae, calling) != 0)
+        if (r->calling_ae[0] && !ae_matches(r->calling_ae, calling))
             continue;
         ae_known = true;
         if (!r->n_cidrs)

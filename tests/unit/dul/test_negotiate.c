@@ -285,6 +285,29 @@ START_TEST(test_rejections)
     dul_negotiate(p, &b.rq, &in1, 0, 0, &d);
     expect_reject(&d, 1, 1, 3, "calling AE title 'STRANGER' is not allowed");
     dul_policy_unref(p);
+
+    /* DICOM wildcards in calling AE titles */
+    struct dul_peer_rule wild[] = { { .calling_ae = "CT_*" }, { .calling_ae = "DR?" },
+                                    { .calling_ae = "*MR*X" } };
+    struct dul_policy pol3 = { .peers = wild, .n_peers = 3 };
+    p = compile(&pol3);
+    static const char *const good[] = { "CT_", "CT_ROOM2", "DR1", "MRX", "A_MR_MRX" };
+    static const char *const bad[] = { "CT", "XCT_1", "DR", "DR12", "MR_XY", "MR" };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        rq_init(&b, "X", good[i]);
+        rq_pc(&b, CT, ts, 1);
+        dul_negotiate(p, &b.rq, &in1, 0, 0, &d);
+        ck_assert_msg(d.accept, "%s: %s", good[i], d.why);
+        dul_decision_clear(&d);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rq_init(&b, "X", bad[i]);
+        rq_pc(&b, CT, ts, 1);
+        dul_negotiate(p, &b.rq, &in1, 0, 0, &d);
+        ck_assert_msg(!d.accept, "%s was accepted", bad[i]);
+        ck_assert_int_eq(d.rj.reason, 3);
+    }
+    dul_policy_unref(p);
 }
 END_TEST
 
