@@ -12,6 +12,7 @@ PKGS="
   liburing-dev
   zlib1g-dev
   libsqlite3-dev sqlite3
+  libxxhash-dev
   libyaml-dev
   libssl-dev
   libjpeg62-turbo-dev

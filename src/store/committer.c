@@ -51,6 +51,15 @@ static void run_batch(struct store_committer *c, struct store_ingest_req *batch,
     }
     for (struct store_ingest_req *r = batch; r; r = r->next) {
         r->error = NULL;
+        if (r->plan) {
+            r->status = r->plan(r, r->plan_ud);
+            if (r->status < 0) {
+                if (!r->error)
+                    ferry_error_set(&r->error, r->status, "%s: planning its jobs failed",
+                                    r->rec.sop_instance_uid);
+                continue;
+            }
+        }
         r->status = store_index_ingest(c->idx, &r->rec, r->policy, r->jobs, r->n_jobs,
                                        &r->result, &r->error);
     }

@@ -18,8 +18,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "base/error.h"
+
+struct dcm_dataset;
 
 /* Sizes that hold any valid value of the VR, in UTF-8 (up to 4 bytes a
  * character) and a NUL. Longer input is cut at a character boundary. */
@@ -173,12 +176,34 @@ struct store_committer;
 /* A request to record one instance. The committer fills `result` and `error`
  * (NULL on success; taken over by the callback) and calls done() on the
  * committer thread after the transaction holding it is committed (or failed).
- * done() typically posts the request back to the network thread. */
+ * done() typically posts the request back to the network thread.
+ *
+ * Jobs are created in the same transaction as the instance. Either the
+ * submitter fills jobs/n_jobs, or it sets `plan`: the committer calls
+ * plan(req, plan_ud) on its own thread, inside the transaction, just before
+ * the instance is recorded, and plan fills jobs/n_jobs from what the request
+ * says about the instance (rec, the parsed header in `dataset`, the
+ * association in rec.calling_ae/called_ae/peer and `peer_addr`). A plan that
+ * allocates the jobs array sets free_jobs: the submitter then free()s it
+ * after done(). A plan that returns a negative errno (with req->error set,
+ * or not) fails this instance alone: it is not recorded and done() reports
+ * that errno. The spool writer (store/spool.h) fills everything here but
+ * jobs; the forwarder's plan turns routes into jobs. */
 struct store_ingest_req {
     struct store_instance rec;
     enum store_duplicate_policy policy;
     struct store_job_spec *jobs; /* borrowed until done() */
     size_t n_jobs;
+    bool free_jobs;              /* jobs was malloc'd by plan */
+    /* The instance's header as parsed on arrival (bulk values such as Pixel
+     * Data left out: DCM_PARSE_SKIP_BULK), for routing; a reference held by
+     * the submitter until done() returns; NULL when the submitter has none.
+     * Read-only (other threads may read it too). */
+    struct dcm_dataset *dataset;
+    /* The sender's address (AF_INET / AF_INET6; ss_family 0 when unknown). */
+    struct sockaddr_storage peer_addr;
+    int (*plan)(struct store_ingest_req *req, void *ud);
+    void *plan_ud;
     /* Filled before done(). */
     int status; /* 0, or a negative errno: the instance is not recorded */
     struct store_ingest_result result;
