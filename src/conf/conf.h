@@ -94,6 +94,7 @@ struct conf_accept {
     struct conf_strings sop_classes;       /* UIDs; empty = every storage SOP class */
     struct conf_syntaxes transfer_syntaxes;
     bool require_user_identity;
+    bool check_called_ae_title;            /* false: answer to any called AE title */
 };
 
 enum conf_duplicates {

@@ -68,6 +68,7 @@ static const struct conf_key accept_keys[] = {
     C("transfer_syntaxes", syntax_list, accept.transfer_syntaxes,
       "[explicit-little, implicit-little, '*']", 0, 0, 0),
     C("require_user_identity", bool, accept.require_user_identity, "false", 0, 0, 0),
+    C("check_called_ae_title", bool, accept.check_called_ae_title, "false", 0, 0, 0),
 };
 
 static const struct conf_key group_commit_keys[] = {
