@@ -17,6 +17,7 @@ struct store_committer {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     struct store_ingest_req *head, *tail; /* FIFO */
+    struct store_txn_req *thead, *ttail;  /* FIFO */
     bool stopping;
     uint64_t transactions, instances;     /* under lock */
 };
@@ -42,11 +43,49 @@ static void fail_all(struct store_ingest_req *batch, const struct ferry_error *w
     }
 }
 
-static void run_batch(struct store_committer *c, struct store_ingest_req *batch, size_t n)
+static void finish_txns(struct store_txn_req *t)
+{
+    while (t) {
+        struct store_txn_req *next = t->next;
+        t->next = NULL;
+        t->done(t);
+        t = next;
+    }
+}
+
+static void fail_txns(struct store_txn_req *t, const struct ferry_error *why)
+{
+    for (; t; t = t->next) {
+        ferry_error_free(t->error);
+        t->error = NULL;
+        t->status = why ? why->code : -EIO;
+        ferry_error_set(&t->error, t->status, "%s", why ? why->message : "index transaction failed");
+    }
+}
+
+static void run_txns(struct store_committer *c, struct store_txn_req *t)
+{
+    for (; t; t = t->next) {
+        t->error = NULL;
+        if (sqlite3_exec(c->idx->db, "SAVEPOINT txn", NULL, NULL, NULL) != SQLITE_OK) {
+            t->status = store_db_error(c->idx, sqlite3_errcode(c->idx->db), &t->error,
+                                       "starting a request");
+            continue;
+        }
+        t->status = t->run(c->idx, t);
+        if (t->status < 0)
+            sqlite3_exec(c->idx->db, "ROLLBACK TO txn", NULL, NULL, NULL);
+        sqlite3_exec(c->idx->db, "RELEASE txn", NULL, NULL, NULL);
+    }
+}
+
+static void run_batch(struct store_committer *c, struct store_ingest_req *batch, size_t n,
+                      struct store_txn_req *txns)
 {
     struct ferry_error *err = NULL;
     if (store_index_begin(c->idx, &err) < 0) {
         fail_all(batch, err);
+        fail_txns(txns, err);
         goto out;
     }
     for (struct store_ingest_req *r = batch; r; r = r->next) {
@@ -63,6 +102,7 @@ static void run_batch(struct store_committer *c, struct store_ingest_req *batch,
         r->status = store_index_ingest(c->idx, &r->rec, r->policy, r->jobs, r->n_jobs,
                                        &r->result, &r->error);
     }
+    run_txns(c, txns);
     if (store_index_commit(c->idx, &err) < 0) {
         store_index_rollback(c->idx);
         /* Nothing of the batch is recorded: every request fails, including
@@ -73,6 +113,7 @@ static void run_batch(struct store_committer *c, struct store_ingest_req *batch,
             r->error = NULL;
         }
         fail_all(batch, err);
+        fail_txns(txns, err);
         goto out;
     }
     pthread_mutex_lock(&c->lock);
@@ -82,6 +123,7 @@ static void run_batch(struct store_committer *c, struct store_ingest_req *batch,
 out:
     ferry_error_free(err);
     finish(batch);
+    finish_txns(txns);
 }
 
 static void *committer_main(void *arg)
@@ -89,23 +131,28 @@ static void *committer_main(void *arg)
     struct store_committer *c = arg;
     pthread_mutex_lock(&c->lock);
     for (;;) {
-        while (!c->head && !c->stopping)
+        while (!c->head && !c->thead && !c->stopping)
             pthread_cond_wait(&c->wake, &c->lock);
-        if (!c->head && c->stopping)
+        if (!c->head && !c->thead && c->stopping)
             break;
-        /* Take up to max_batch requests. */
+        /* Take up to max_batch ingests, and every other request. */
         struct store_ingest_req *batch = c->head, *last = c->head;
-        size_t n = 1;
-        while (last->next && n < c->max_batch) {
-            last = last->next;
-            n++;
+        size_t n = 0;
+        if (batch) {
+            n = 1;
+            while (last->next && n < c->max_batch) {
+                last = last->next;
+                n++;
+            }
+            c->head = last->next;
+            if (!c->head)
+                c->tail = NULL;
+            last->next = NULL;
         }
-        c->head = last->next;
-        if (!c->head)
-            c->tail = NULL;
-        last->next = NULL;
+        struct store_txn_req *txns = c->thead;
+        c->thead = c->ttail = NULL;
         pthread_mutex_unlock(&c->lock);
-        run_batch(c, batch, n);
+        run_batch(c, batch, n, txns);
         pthread_mutex_lock(&c->lock);
     }
     pthread_mutex_unlock(&c->lock);
@@ -146,6 +193,21 @@ void store_committer_submit(struct store_committer *c, struct store_ingest_req *
     else
         c->head = req;
     c->tail = req;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void store_committer_run(struct store_committer *c, struct store_txn_req *req)
+{
+    req->next = NULL;
+    req->status = 0;
+    req->error = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (c->ttail)
+        c->ttail->next = req;
+    else
+        c->thead = req;
+    c->ttail = req;
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
 }

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 /* Bump with every change of SCHEMA; store_index_open() upgrades older files. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS patient ("
@@ -77,10 +77,14 @@ static const char SCHEMA[] =
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL,"
     "  last_error TEXT NOT NULL DEFAULT '',"
+    "  last_error_ms INTEGER NOT NULL DEFAULT 0,"
     "  study_uid TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS job_ready ON job(destination, state, priority DESC, not_before_ms, id);"
     "CREATE INDEX IF NOT EXISTS job_instance ON job(instance, destination);"
-    "CREATE INDEX IF NOT EXISTS job_study ON job(study_uid, state);";
+    "CREATE INDEX IF NOT EXISTS job_study ON job(study_uid, state);"
+    "CREATE TABLE IF NOT EXISTS destination_state ("
+    "  name TEXT PRIMARY KEY,"
+    "  paused INTEGER NOT NULL DEFAULT 0);";
 
 /* The statements of an ingest, prepared once per connection. */
 enum stmt_id {
@@ -95,6 +99,7 @@ enum stmt_id {
     ST_RETARGET_JOB,
     ST_INSERT_JOB,
     ST_LOOKUP,
+    ST_HOLD_STUDY,
     ST_COUNT_
 };
 
@@ -136,6 +141,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
         "INSERT INTO job(instance, arrival, destination, route, pipeline, priority, state,"
         "  not_before_ms, created_ms, updated_ms, study_uid)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10)",
+    [ST_HOLD_STUDY] =
+        "UPDATE job SET not_before_ms = max(not_before_ms, ?3) WHERE study_uid = ?1"
+        " AND route = ?2 AND state = 4",
     [ST_LOOKUP] =
         "SELECT a.path, a.size, a.checksum FROM instance i JOIN arrival a ON a.id = i.arrival"
         " WHERE i.sop_instance_uid = ?1",
@@ -244,6 +252,11 @@ static struct store_index *index_open(const char *path, bool readonly, struct fe
                             version, SCHEMA_VERSION);
             goto out_close;
         }
+        /* Upgrades of existing files, in order; SCHEMA creates what is new. */
+        if (version == 1 &&
+            exec(idx, "ALTER TABLE job ADD COLUMN last_error_ms INTEGER NOT NULL DEFAULT 0",
+                 err) < 0)
+            goto out_close;
         if (exec(idx, SCHEMA, err) < 0)
             goto out_close;
         char sql[64];
@@ -288,6 +301,8 @@ void store_index_close(struct store_index *idx)
         return;
     for (int i = 0; i < ST_COUNT_; i++)
         sqlite3_finalize(idx->stmts[i]);
+    for (size_t i = 0; i < sizeof idx->qstmts / sizeof *idx->qstmts; i++)
+        sqlite3_finalize(idx->qstmts[i]);
     sqlite3_close(idx->db);
     free(idx->path);
     free(idx);
@@ -447,6 +462,20 @@ static int create_jobs(struct store_index *idx, const struct store_instance *r,
         if ((rc = step_done(idx, st, err, "creating a job")) < 0)
             return rc;
         (*created)++;
+    }
+    /* Study-stable routes: every arrival pushes the held jobs of its study
+     * (and route) to the new stable time, so the study goes out as one batch
+     * once it has been quiet long enough. */
+    for (size_t i = 0; i < n_jobs; i++) {
+        if (!jobs[i].held)
+            continue;
+        sqlite3_stmt *st = store_stmt(idx, ST_HOLD_STUDY);
+        bind_text(st, 1, r->study_instance_uid);
+        bind_text(st, 2, jobs[i].route);
+        sqlite3_bind_int64(st, 3, jobs[i].not_before_ms);
+        int rc = step_done(idx, st, err, "holding the study's jobs");
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }

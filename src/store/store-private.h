@@ -11,6 +11,7 @@ struct store_index {
     char *path;
     bool readonly;
     sqlite3_stmt *stmts[16];
+    sqlite3_stmt *qstmts[24]; /* queue.c's, prepared on first use */
 };
 
 /* A prepared statement, reset and with its bindings cleared. */

@@ -213,6 +213,22 @@ struct store_ingest_req {
     struct store_ingest_req *next; /* the committer's queue */
 };
 
+/* Any other work on the index that must be serialised with ingests (the
+ * forwarding queue: claims, results, statistics). run() is called on the
+ * committer thread inside the batch's transaction, in a savepoint of its own
+ * (a negative return undoes only this request); done() after the commit,
+ * with status and error set (a failed commit fails every request of the
+ * batch). */
+struct store_txn_req {
+    int (*run)(struct store_index *idx, struct store_txn_req *req);
+    void (*done)(struct store_txn_req *req);
+    void *user;
+    /* Filled before done(). */
+    int status;
+    struct ferry_error *error; /* taken over by done() */
+    struct store_txn_req *next; /* the committer's queue */
+};
+
 /* Start the committer thread on idx (taken over: the committer closes it).
  * max_batch bounds the instances of one transaction (0: 512). */
 struct store_committer *store_committer_start(struct store_index *idx, size_t max_batch,
@@ -220,6 +236,9 @@ struct store_committer *store_committer_start(struct store_index *idx, size_t ma
 
 /* Queue a request (borrowed until done()). Any thread. */
 void store_committer_submit(struct store_committer *c, struct store_ingest_req *req);
+
+/* Queue a transaction request (borrowed until done()). Any thread. */
+void store_committer_run(struct store_committer *c, struct store_txn_req *req);
 
 /* Commit what is queued, stop the thread, close the index. Accepts NULL. */
 void store_committer_stop(struct store_committer *c);

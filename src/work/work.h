@@ -81,7 +81,7 @@ void work_source_unref(struct work_source *src);
 /* Outcome of one run, besides the output data set. */
 struct work_result {
     int step_result;       /* FERRY_STEP_OK, _QUARANTINE or _DROP */
-    char reason[512];      /* for QUARANTINE / DROP, and for failures */
+    char reason[1024];     /* for QUARANTINE / DROP, and for failures */
     bool lossy;            /* a lossy step ran */
     bool fell_back;        /* a codec failed and on-failure: uncompressed applied */
 };
