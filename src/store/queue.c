@@ -32,6 +32,8 @@ enum qstmt {
     Q_FORGET_INSTANCE,
     Q_FORGET_ARRIVALS,
     Q_FORGET_EMPTY,
+    Q_UNCLAIM,
+    Q_NEXT_HELD,
     Q_COUNT_
 };
 
@@ -82,7 +84,14 @@ static const char *const qsql[Q_COUNT_] = {
         "DELETE FROM series WHERE id NOT IN (SELECT series FROM instance);"
         "DELETE FROM study WHERE id NOT IN (SELECT study FROM series);"
         "DELETE FROM patient WHERE id NOT IN (SELECT patient FROM study);",
+    [Q_UNCLAIM] = "UPDATE job SET state = 0, attempts = max(attempts - 1, 0), updated_ms = ?2"
+                  " WHERE id = ?1 AND state = 1",
+    [Q_NEXT_HELD] = "SELECT min(not_before_ms) FROM job WHERE state = 4",
 };
+
+_Static_assert(Q_COUNT_ <= sizeof ((struct store_index *)0)->qstmts /
+                                sizeof ((struct store_index *)0)->qstmts[0],
+               "store_index.qstmts holds every queue statement");
 
 /* The statement, prepared on first use, reset, bindings cleared; NULL with
  * *err if it cannot be prepared. */
@@ -222,6 +231,30 @@ int64_t store_queue_next_due(struct store_index *idx, const char *destination)
         return INT64_MAX;
     if (destination)
         text(st, 1, destination);
+    int64_t t = INT64_MAX;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        t = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return t;
+}
+
+int store_queue_unclaim(struct store_index *idx, int64_t job_id, int64_t now,
+                        struct ferry_error **err)
+{
+    sqlite3_stmt *st = q(idx, Q_UNCLAIM, err);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = run(idx, st, err, "putting a job back");
+    return rc < 0 ? rc : (rc == 1 ? 0 : ferry_error_set(err, -ENOENT, "job %lld is not in flight", (long long)job_id));
+}
+
+int64_t store_queue_next_held(struct store_index *idx)
+{
+    sqlite3_stmt *st = q(idx, Q_NEXT_HELD, NULL);
+    if (!st)
+        return INT64_MAX;
     int64_t t = INT64_MAX;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         t = sqlite3_column_int64(st, 0);

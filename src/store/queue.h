@@ -65,6 +65,16 @@ int store_queue_promote(struct store_index *idx, int64_t now, struct ferry_error
  * timers. */
 int64_t store_queue_next_due(struct store_index *idx, const char *destination);
 
+/* A claimed job that was never attempted (the forwarder is stopping, the
+ * destination was paused or left the config, its window closed): pending
+ * again, its claim's attempt not counted. */
+int store_queue_unclaim(struct store_index *idx, int64_t job_id, int64_t now,
+                        struct ferry_error **err);
+
+/* The earliest stable time of a held job (INT64_MAX when none is held): when
+ * the forwarder's tick should next promote. */
+int64_t store_queue_next_held(struct store_index *idx);
+
 /* `ferry queue retry`: dead (and waiting) jobs of a destination, or one job,
  * pending now. Returns how many. */
 int store_queue_retry_destination(struct store_index *idx, const char *destination, int64_t now,

@@ -11,7 +11,7 @@ struct store_index {
     char *path;
     bool readonly;
     sqlite3_stmt *stmts[16];
-    sqlite3_stmt *qstmts[24]; /* queue.c's, prepared on first use */
+    sqlite3_stmt *qstmts[32]; /* queue.c's, prepared on first use (Q_COUNT_ of them) */
 };
 
 /* A prepared statement, reset and with its bindings cleared. */

@@ -147,6 +147,35 @@ START_TEST(test_study_stable)
 }
 END_TEST
 
+START_TEST(test_unclaim_and_next_held)
+{
+    struct ferry_error *err = NULL;
+    ck_assert_int_eq(store_queue_next_held(idx), INT64_MAX);
+    add(1, "1.5", 100, "READING", 0, false, 0);
+    add(2, "1.4", 100, "READING", 0, true, 7000);
+    add(3, "1.3", 100, "READING", 0, true, 6000);
+    ck_assert_int_eq(store_queue_next_held(idx), 6000);
+    struct store_job j[2];
+    ck_assert_int_eq(store_queue_claim(idx, "READING", 200, 2, j, &err), 1);
+    ck_assert_int_eq(j[0].attempts, 1);
+    /* Put back unattempted: pending again, and the attempt does not count. */
+    ck_assert_int_eq(store_queue_unclaim(idx, j[0].id, 300, &err), 0);
+    ck_assert_int_eq(store_queue_unclaim(idx, j[0].id, 300, &err), -ENOENT);
+    ck_assert_str_eq(ferry_error_message(err), "job 1 is not in flight");
+    ferry_error_free(err);
+    err = NULL;
+    ck_assert_int_eq(store_queue_claim(idx, "READING", 400, 2, j, &err), 1);
+    ck_assert_int_eq(j[0].attempts, 1);
+    struct store_queue_stats *st = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(store_queue_stats(idx, &st, &n, &err), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(st[0].retries, 0);
+    ck_assert_int_eq(st[0].held, 2);
+    free(st);
+}
+END_TEST
+
 START_TEST(test_expire_and_forget)
 {
     struct ferry_error *err = NULL;
@@ -233,6 +262,7 @@ TCase *store_queue_tcase(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_claim_order_and_results);
     tcase_add_test(tc, test_study_stable);
+    tcase_add_test(tc, test_unclaim_and_next_held);
     tcase_add_test(tc, test_expire_and_forget);
     tcase_add_test(tc, test_committer_txn);
     return tc;
