@@ -55,6 +55,8 @@ void net_addr_format(const struct sockaddr_storage *sa, char *buf, size_t size)
         const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &v6->sin6_addr, a, sizeof a);
         snprintf(buf, size, "[%s]:%u", a, ntohs(v6->sin6_port));
+    } else if (sa->ss_family == AF_UNIX) {
+        snprintf(buf, size, "local");
     } else {
         snprintf(buf, size, "(unknown address family %d)", sa->ss_family);
     }
@@ -529,6 +531,43 @@ void net_listener_complete(struct net_listener *li, int res, unsigned flags)
         net_conn_close(c);
 }
 
+/* The listening socket li->fd is ready: record its port, link the listener
+ * into the loop and start accepting. */
+static void listener_start(struct net_loop *l, struct net_listener *li, net_accept_fn *on_accept,
+                           void *arg)
+{
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    memset(&bound, 0, sizeof bound);
+    getsockname(li->fd, (struct sockaddr *)&bound, &blen);
+    if (bound.ss_family == AF_INET)
+        li->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    else if (bound.ss_family == AF_INET6)
+        li->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+    li->loop = l;
+    li->on_accept = on_accept;
+    li->arg = arg;
+    li->accept_req.type = NET_REQ_ACCEPT;
+    cancel_init(&li->cancel_accept, &li->accept_req, li, true);
+    net_timer_init(&li->retry, listener_retry);
+    li->next = l->listeners;
+    if (l->listeners)
+        l->listeners->prev = li;
+    l->listeners = li;
+    listener_arm(li);
+}
+
+struct net_listener *net_listen_fd(struct net_loop *l, int fd, net_accept_fn *on_accept,
+                                   void *arg)
+{
+    struct net_listener *li = calloc(1, sizeof *li);
+    if (!li)
+        return NULL;
+    li->fd = fd;
+    listener_start(l, li, on_accept, arg);
+    return li;
+}
+
 struct net_listener *net_listen(struct net_loop *l, const char *host, uint16_t port, int backlog,
                                 net_accept_fn *on_accept, void *arg, struct ferry_error **err)
 {
@@ -560,22 +599,7 @@ struct net_listener *net_listen(struct net_loop *l, const char *host, uint16_t p
         ferry_error_set(err, -errno, "listen on %s port %u: %s", host, port, strerror(errno));
         goto out_close;
     }
-    struct sockaddr_storage bound;
-    socklen_t blen = sizeof bound;
-    getsockname(li->fd, (struct sockaddr *)&bound, &blen);
-    li->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
-                                                : ((struct sockaddr_in6 *)&bound)->sin6_port);
-    li->loop = l;
-    li->on_accept = on_accept;
-    li->arg = arg;
-    li->accept_req.type = NET_REQ_ACCEPT;
-    cancel_init(&li->cancel_accept, &li->accept_req, li, true);
-    net_timer_init(&li->retry, listener_retry);
-    li->next = l->listeners;
-    if (l->listeners)
-        l->listeners->prev = li;
-    l->listeners = li;
-    listener_arm(li);
+    listener_start(l, li, on_accept, arg);
     return li;
 
 out_close:

@@ -191,7 +191,8 @@ struct net_conn *net_connect(struct net_loop *loop, const struct sockaddr *addr,
  * "0.0.0.0", "::". 0 or -EINVAL. */
 int net_addr_parse(const char *host, uint16_t port, struct sockaddr_storage *out,
                    socklen_t *outlen);
-/* "10.0.0.5:40112" or "[::1]:40112" into buf (at least 64 bytes). */
+/* "10.0.0.5:40112" or "[::1]:40112" (or "local" for a Unix socket) into buf
+ * (at least 64 bytes). */
 void net_addr_format(const struct sockaddr_storage *sa, char *buf, size_t size);
 
 /* ------------------------------------------------------------ listeners */
@@ -207,6 +208,14 @@ typedef void net_accept_fn(struct net_listener *l, void *arg, struct net_conn *c
 struct net_listener *net_listen(struct net_loop *loop, const char *host, uint16_t port,
                                 int backlog, net_accept_fn *on_accept, void *arg,
                                 struct ferry_error **err);
+/* Accept on a socket the caller made, bound and put in listening state
+ * (a Unix socket for a control channel, say); fd is taken over: the listener
+ * closes it. Connections are set up as for net_listen() (TCP_NODELAY is
+ * tried and harmlessly fails on non-TCP sockets; the peer's text form of a
+ * Unix socket is "local"). NULL when out of memory (fd is left open). */
+struct net_listener *net_listen_fd(struct net_loop *loop, int fd, net_accept_fn *on_accept,
+                                   void *arg);
+/* The port listened on; 0 for a socket that is not TCP. */
 uint16_t net_listener_port(const struct net_listener *l);
 /* Stop accepting and close the socket; the listener is freed once its
  * accept is no longer in flight. on_accept is not called again. */

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static struct net_loop *new_loop(void)
@@ -376,6 +378,49 @@ START_TEST(test_single_accept)
 }
 END_TEST
 
+/* A socket made by the caller (a Unix socket, as the control channel uses)
+ * accepts through the ring; its peer is "local" and its port 0. */
+START_TEST(test_listen_fd_unix)
+{
+    struct pair p;
+    memset(&p, 0, sizeof p);
+    p.loop = new_loop();
+    char dir[] = "/tmp/ferry-net-unix-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s/s.sock", dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+    ck_assert_int_eq(listen(fd, 8), 0);
+    p.li = net_listen_fd(p.loop, fd, on_accept, &p);
+    ck_assert_ptr_nonnull(p.li);
+    ck_assert_uint_eq(net_listener_port(p.li), 0);
+    p.srv.rbuf = malloc(16);
+    p.srv.rcap = 16;
+    int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&sun, sizeof sun), 0);
+    ck_assert_int_eq(write(c, "queue\n", 6), 6);
+    uint64_t end = net_now_ms() + 3000;
+    while (p.srv.rlen < 6 && net_now_ms() < end)
+        net_loop_run_once(p.loop, 50);
+    ck_assert_uint_eq(p.srv.rlen, 6);
+    ck_assert(memcmp(p.srv.rbuf, "queue\n", 6) == 0);
+    ck_assert_str_eq(net_conn_peer_str(p.srv.c), "local");
+    close(c);
+    ck_assert(run_until(p.loop, &p.srv.eof, 3000));
+    net_conn_close(p.srv.c);
+    net_listener_close(p.li);
+    ck_assert(run_until(p.loop, &p.srv.closed, 3000));
+    for (int i = 0; i < 5; i++)
+        net_loop_run_once(p.loop, 0);
+    net_loop_free(p.loop);
+    free(p.srv.rbuf);
+    unlink(sun.sun_path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_tcp_v6)
 {
     struct ferry_error *err = NULL;
@@ -731,6 +776,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_listen_errors);
     tcase_add_test(tc, test_tcp_v4_big_send);
     tcase_add_test(tc, test_tcp_v6);
+    tcase_add_test(tc, test_listen_fd_unix);
     tcase_add_test(tc, test_single_accept);
     tcase_add_test(tc, test_connect_timeout);
     tcase_add_test(tc, test_connect_refused);
