@@ -5,6 +5,8 @@
 #ifndef FERRY_CLI_H
 #define FERRY_CLI_H
 
+#include <stddef.h>
+
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 
 struct cli_command {
@@ -17,5 +19,21 @@ struct cli_command {
 int cmd_config(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_transcode(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_route(int argc, char **argv);
+
+/* ctl.c: talking to a running ferryd over its control socket. */
+struct cli_ctl_opts {
+    const char *config;    /* --config FILE */
+    const char *data_dir;  /* --data-dir DIR */
+    const char *socket;    /* --socket PATH */
+};
+/* Take those options out of argv (the rest stays, in order). */
+int cli_ctl_parse(int *argc, char **argv, struct cli_ctl_opts *o);
+/* The socket: --socket, else the config's server.control_socket. */
+int cli_ctl_socket_path(const struct cli_ctl_opts *o, char *out, size_t size);
+/* Send one request line, print the answer; returns the exit status. */
+int cli_ctl_request(const char *path, const char *line);
 
 #endif

@@ -8,6 +8,9 @@
 static const struct cli_command commands[] = {
     { "config", "check a config file: ferry config check FILE", cmd_config },
     { "dump", "print DICOM files like dcmdump (names in UTF-8)", cmd_dump },
+    { "queue", "the running ferryd's forwarding queue: show, retry, purge, pause, resume", cmd_queue },
+    { "reload", "make the running ferryd read its config again", cmd_reload },
+    { "route", "which routes match a file, and why: ferry route explain FILE.dcm", cmd_route },
     { "transcode", "re-encode a file's pixel data in another transfer syntax", cmd_transcode },
     { NULL, NULL, NULL },
 };

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "dcm/dcm.h"
+#include "forward/forward.h"
 #include "route/route_dcm.h"
 #include "store/spool.h"
 #include "work/plugins.h"
@@ -223,6 +224,33 @@ static void *reload_main(void *arg)
     return NULL;
 }
 
+/* The errors of a refused config as text for `ferry reload` (one per line,
+ * as the log has them); static storage, for one call. */
+static const char *reload_errors_text(struct ferryd *d, const struct conf_errors *e)
+{
+    static char text[16384];
+    size_t n = 0;
+    text[0] = '\0';
+    for (size_t i = 0; e && i < e->n && n < sizeof text; i++) {
+        if (e->v[i].line)
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s:%u:%u: %s\n", e->v[i].file,
+                                  e->v[i].line, e->v[i].col, e->v[i].message);
+        else
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s: %s\n", e->v[i].file,
+                                  e->v[i].message);
+    }
+    if (n == 0)
+        snprintf(text, sizeof text, "%s cannot be loaded\n", d->config_path);
+    return text;
+}
+
+void ferryd_reload_requested(void *ud)
+{
+    struct ferryd *d = ud;
+    if (!d->stopping)
+        ferryd_reload(d);
+}
+
 /* On the network thread: put the new config to work, or say why not. */
 static void reload_apply(struct net_work *w)
 {
@@ -244,6 +272,8 @@ static void reload_apply(struct net_work *w)
         ferry_log(FERRY_LOG_ERROR, "reload",
                   "%s has %zu error%s: refused; the running config stays in force",
                   d->config_path, e ? e->n : 0, e && e->n == 1 ? "" : "s");
+        if (d->fwd)
+            fwd_reload_done(d->fwd, false, reload_errors_text(d, e));
     } else {
         const struct conf *c = conf_holder_get(d->holder);
         struct ferryd_policy p;
@@ -263,6 +293,14 @@ static void reload_apply(struct net_work *w)
         ferry_log(FERRY_LOG_INFO, "reload", "%s reloaded: AE title %s, %zu destinations, "
                                             "%zu pipelines",
                   d->config_path, c->server.ae_title, c->n_destinations, c->n_pipelines);
+        if (d->fwd) {
+            char line[512];
+            fwd_set_config(d->fwd, c);
+            snprintf(line, sizeof line, "%s reloaded: %zu destinations, %zu routes, %zu pipelines",
+                     d->config_path, c->n_destinations, route_rules_count(c->rules),
+                     c->n_pipelines);
+            fwd_reload_done(d->fwd, true, line);
+        }
     }
     conf_errors_free(d->reload_errors);
     d->reload_errors = NULL;

@@ -19,6 +19,7 @@ struct work_pool;
 struct store_committer;
 struct store_spool;
 struct rx_assoc;
+struct fwd;
 
 struct ferryd_args {
     const char *config;     /* --config; default: the shipped config/ferry.yaml */
@@ -51,6 +52,8 @@ struct ferryd {
     struct store_spool *spool;
     struct net_loop *loop;
     struct dul_server *server;
+    struct fwd *fwd;                  /* routing, forwarding, the control socket */
+    bool spool_drained, fwd_drained;  /* shutdown: both before the loop stops */
     struct rx_assoc *assocs;          /* open associations */
     unsigned n_assocs;
 
@@ -96,6 +99,8 @@ void ferryd_policy_free(struct ferryd_policy *p);
 /* SIGHUP: reload on a thread; the result is applied on the network thread. */
 void ferryd_reload(struct ferryd *d);
 void ferryd_reload_join(struct ferryd *d);
+/* `ferry reload` over the control socket (fwd_reload_fn). */
+void ferryd_reload_requested(void *ud);
 
 /* signals.c */
 int ferryd_signals_block(void);

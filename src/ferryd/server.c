@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/version.h"
+#include "forward/forward.h"
 #include "store/spool.h"
 #include "store/store.h"
 #include "work/plugins.h"
@@ -26,10 +27,22 @@ static struct ferryd daemon_state;
 
 /* ----------------------------------------------------------- shutdown */
 
+/* The loop stops once the spool has committed its last instance and the
+ * forwarder has recorded its last outcome. */
 static void spool_drained(void *arg)
 {
     struct ferryd *d = arg;
-    net_loop_stop(d->loop);
+    d->spool_drained = true;
+    if (d->fwd_drained)
+        net_loop_stop(d->loop);
+}
+
+static void fwd_drained(void *arg)
+{
+    struct ferryd *d = arg;
+    d->fwd_drained = true;
+    if (d->spool_drained)
+        net_loop_stop(d->loop);
 }
 
 static void server_done(void *arg)
@@ -49,6 +62,7 @@ void ferryd_shutdown(struct ferryd *d, const char *why)
               "%s: no new associations; %u open, instances in flight get up to %llu ms", why,
               d->n_assocs, (unsigned long long)deadline);
     ferryd_release_all(d);
+    fwd_drain(d->fwd, deadline > UINT32_MAX ? UINT32_MAX : (unsigned)deadline, fwd_drained, d);
     dul_server_shutdown(d->server, deadline > UINT32_MAX ? UINT32_MAX : (unsigned)deadline,
                         server_done, d);
 }
@@ -100,6 +114,21 @@ static int start(struct ferryd *d, char *msg, size_t msize)
     if (!d->loop)
         goto out_err;
 
+    struct fwd_options fo = {
+        .loop = d->loop,
+        .committer = d->committer,
+        .pool = d->pool,
+        .registry = d->registry,
+        .holder = d->holder,
+        .conf = c,
+        .data_dir = d->data_dir,
+        .reload = ferryd_reload_requested,
+        .reload_ud = d,
+    };
+    d->fwd = fwd_new(&fo, &err);
+    if (!d->fwd)
+        goto out_err;
+
     const char *sync_range = getenv("FERRYD_SYNC_RANGE");
     struct store_spool_config sc = {
         .data_dir = d->data_dir,
@@ -111,6 +140,8 @@ static int start(struct ferryd *d, char *msg, size_t msize)
         .max_element_length = c->limits.max_element_length > UINT32_MAX
                                   ? UINT32_MAX
                                   : (uint32_t)c->limits.max_element_length,
+        .plan = fwd_plan,
+        .plan_ud = d->fwd,
     };
     d->spool = store_spool_open(d->loop, d->committer, &sc, &err);
     if (!d->spool)
@@ -128,6 +159,9 @@ static int start(struct ferryd *d, char *msg, size_t msize)
     for (size_t i = 0; i < c->server.bind.n; i++)
         if (dul_server_listen(d->server, c->server.bind.v[i], c->server.port, &err) < 0)
             goto out_err;
+    if (fwd_control_listen(d->fwd, c->server.control_socket, &err) < 0)
+        goto out_err;
+    fwd_start(d->fwd);
     if (ferryd_signals_start(d, msg, msize) < 0)
         return -EIO;
     if (!c->storage.fsync)
@@ -148,6 +182,7 @@ static void stop(struct ferryd *d)
     ferryd_reload_join(d);
     if (d->server)
         dul_server_free(d->server);
+    fwd_free(d->fwd);
     int rc = store_spool_close(d->spool);
     if (rc < 0)
         ferry_log(FERRY_LOG_ERROR, "ferryd", "the spool still had work in flight at exit");
@@ -226,6 +261,16 @@ int ferryd_run(const struct ferryd_args *args)
               (unsigned long long)st.stored, (unsigned long long)st.bytes,
               (unsigned long long)st.quarantined, (unsigned long long)st.failed,
               (unsigned long long)st.abandoned);
+    if (d->fwd) {
+        struct fwd_stats fs;
+        fwd_get_stats(d->fwd, &fs);
+        ferry_log(FERRY_LOG_INFO, "ferryd",
+                  "forwarded: %llu instances (%llu bytes) over %llu associations, %llu attempts "
+                  "to retry, %llu given up",
+                  (unsigned long long)fs.sent, (unsigned long long)fs.bytes,
+                  (unsigned long long)fs.associations, (unsigned long long)fs.retried,
+                  (unsigned long long)fs.dead);
+    }
     rc = rc < 0 ? 1 : 0;
 out:
     stop(d);
