@@ -269,6 +269,7 @@ void fwd_item_release(struct fwd_item *it)
     fwd_dest_unlink(d, it);
     d->n_items--;
     it->assoc = NULL;
+    fwd_dest_kick(d); /* room for another claim */
     if (it->ops) {
         it->orphan = true;
         it->f->orphans++;
