@@ -23,7 +23,8 @@ cleanup() {
     if [ "${KEEP_WORK:-0}" = 1 ]; then
         echo "work folder kept: $WORK" >&2
     else
-        rm -rf "$WORK"
+        umount "$WORK/data" 2>/dev/null || true
+    rm -rf "$WORK"
     fi
 }
 trap cleanup EXIT INT TERM
