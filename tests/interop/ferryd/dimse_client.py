@@ -1,6 +1,11 @@
 """A misbehaving DIMSE peer made of raw sockets, for the ferryd interop tests.
 
 usage: dimse_client.py PORT
+       dimse_client.py PORT slow UID SECONDS
+
+The second form stores one small instance whose data set arrives in ten
+pieces over SECONDS, and prints "status 0xNNNN" or "aborted" (for the
+shutdown tests).
 
 Each case opens an association as DIMSEBAD to FERRY on 127.0.0.1:PORT (one
 presentation context: CT Image Storage, explicit VR little endian, ID 1;
@@ -274,9 +279,40 @@ CASES = [case_reset_mid_instance, case_malformed_dataset, case_uid_mismatch, cas
          case_command_inside_data, case_unreadable_command, case_huge_command]
 
 
+def slow_store(sop_uid, seconds):
+    p = Peer()
+    p.associate()
+    p.send(pdata(1, True, True, store_rq(1, sop_uid)))
+    ds = dataset(sop_uid) + elem_explicit(0x0020, 0x0013, b"IS", b"1")
+    pieces = [ds[i * len(ds) // 10:(i + 1) * len(ds) // 10] for i in range(10)]
+    try:
+        for i, piece in enumerate(pieces):
+            p.send(pdata(1, False, i == 9, piece))
+            if i < 9:
+                time.sleep(seconds / 9)
+    except OSError:
+        print("aborted")
+        return 0
+    st = p.status()
+    print("aborted" if st is None else f"status 0x{st:04X}", flush=True)
+    if st is not None:
+        # a ferryd that is shutting down asks to release: answer it
+        t, _ = p.read_pdu(timeout=5)
+        if t == 5:
+            p.send(struct.pack(">BBI", 6, 0, 4) + b"\0" * 4)
+            print("released by ferryd")
+        elif t is None:
+            pass
+        else:
+            p.release()
+    return 0
+
+
 def main():
     global PORT
     PORT = int(sys.argv[1])
+    if len(sys.argv) == 5 and sys.argv[2] == "slow":
+        return slow_store(sys.argv[3], float(sys.argv[4]))
     failed = 0
     for c in CASES:
         name = c.__name__[5:]

@@ -72,7 +72,7 @@ server:
   worker_threads: 1
   plugins: []
 limits:
-  shutdown_deadline: 10s
+  shutdown_deadline: ${FERRY_SHUTDOWN_DEADLINE:-10s}
 EOF
     for line in "$@"; do
         printf '%s\n' "$line" >>"$f"
