@@ -131,6 +131,10 @@ static void start_store(struct dimse_assoc *da, uint8_t pc_id, const struct dcm_
     if (!ctx || strcmp(ctx->abstract_syntax, sop_class) != 0 || !da->ops->on_store) {
         snprintf(comment, sizeof comment, "SOP class %s not accepted on this context",
                  sop_class[0] ? sop_class : "(none)");
+        ferry_log(FERRY_LOG_WARN, dul_assoc_log_ctx(da->a),
+                  "C-STORE %s of SOP class %s on presentation context %u (%s): refused, 0x%04X",
+                  sop_instance, sop_class[0] ? sop_class : "(none)", pc_id,
+                  ctx ? ctx->abstract_syntax : "not accepted", DIMSE_STATUS_SOP_CLASS_NOT_SUPPORTED);
         answer(da, pc_id, true, DIMSE_C_STORE_RSP, message_id, sop_class, sop_instance,
                DIMSE_STATUS_SOP_CLASS_NOT_SUPPORTED, comment);
         return;

@@ -142,6 +142,7 @@ int ferryd_daemonize(struct ferryd *d, char *msg, size_t msg_size)
         close(p[0]);
         if (strncmp(line, "OK ", 3) == 0) {
             fputs(line + 3, stdout);
+            fflush(stdout);
             _exit(0);
         }
         int status = 0;
@@ -150,6 +151,7 @@ int ferryd_daemonize(struct ferryd *d, char *msg, size_t msg_size)
             fprintf(stderr, "ferryd: %s", line + 4);
         else
             fprintf(stderr, "ferryd: exited while starting (see %s/ferryd.log)\n", d->data_dir);
+        fflush(stderr);
         _exit(1);
     }
     close(p[0]);

@@ -228,7 +228,10 @@ static void on_open(void *arg, int res)
     while (list) {
         struct spool_chunk *c = list;
         list = c->next;
-        submit_chunk(w, c);
+        if (w->phase == PH_DISCARD)
+            drop_chunk(w, c); /* abandoned meanwhile: nothing to write */
+        else
+            submit_chunk(w, c);
     }
     maybe_resume(w);
     spool_write_step(w);

@@ -1,5 +1,6 @@
 /* Unit tests for src/store: the SQLite index and the committer. */
 #include "store/store.h"
+#include "test_store.h"
 
 #include <check.h>
 #include <errno.h>
@@ -61,7 +62,7 @@ static struct store_job_spec job(const char *dest, int prio)
     return j;
 }
 
-static int64_t scalar(const char *path, const char *sql)
+int64_t test_store_scalar(const char *path, const char *sql)
 {
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
@@ -95,7 +96,7 @@ START_TEST(test_open_creates_private_file)
     ck_assert_int_eq(stat(dbpath, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0600);
     store_index_close(idx);
-    ck_assert_int_eq(scalar(dbpath, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(test_store_scalar(dbpath, "PRAGMA user_version"), 2);
     /* Opening again keeps the data and the schema. */
     idx = store_index_open(dbpath, &err);
     ck_assert_ptr_nonnull(idx);
@@ -161,7 +162,7 @@ START_TEST(test_ingest_new_and_lookup)
     ck_assert_uint_eq(sum, 0xfedcba9876543210ull);
     ck_assert_int_eq(store_index_find_instance(idx, "9.9", path, &size, &sum), -ENOENT);
     store_index_close(idx);
-    ck_assert_int_eq(scalar(dbpath, "SELECT count(*) FROM patient WHERE name = '张^三'"), 1);
+    ck_assert_int_eq(test_store_scalar(dbpath, "SELECT count(*) FROM patient WHERE name = '张^三'"), 1);
 }
 END_TEST
 
@@ -204,8 +205,8 @@ START_TEST(test_duplicate_policies)
     ck_assert_int_eq(store_index_count(idx, "arrival", -1), 4);
     ck_assert_int_eq(store_index_count(idx, "job", -1), 1);
     store_index_close(idx);
-    ck_assert_int_eq(scalar(dbpath, "SELECT priority FROM job"), 5);
-    ck_assert_int_eq(scalar(dbpath, "SELECT count(*) FROM arrival WHERE kept = 0"), 2);
+    ck_assert_int_eq(test_store_scalar(dbpath, "SELECT priority FROM job"), 5);
+    ck_assert_int_eq(test_store_scalar(dbpath, "SELECT count(*) FROM arrival WHERE kept = 0"), 2);
 
     /* Once delivered, a new version makes a new job. */
     sqlite3 *db;
@@ -383,8 +384,8 @@ START_TEST(test_committer_batches)
     store_committer_stop(c); /* commits what is queued */
     ck_assert_int_eq(counter.done, THREADS * PER);
     ck_assert_int_eq(counter.failed, 0);
-    ck_assert_int_eq(scalar(dbpath, "SELECT count(*) FROM instance"), THREADS * PER);
-    ck_assert_int_eq(scalar(dbpath, "SELECT count(*) FROM series"), THREADS);
+    ck_assert_int_eq(test_store_scalar(dbpath, "SELECT count(*) FROM instance"), THREADS * PER);
+    ck_assert_int_eq(test_store_scalar(dbpath, "SELECT count(*) FROM series"), THREADS);
     free(reqs);
 }
 END_TEST
@@ -431,7 +432,61 @@ START_TEST(test_committer_reports_failures)
     ck_assert_int_eq(counter.done, 1);
     ck_assert_int_eq(counter.failed, 1);
     ck_assert_int_eq(bad.status, -EINVAL);
-    ck_assert_int_eq(scalar(dbpath, "SELECT count(*) FROM instance"), 1);
+    ck_assert_int_eq(test_store_scalar(dbpath, "SELECT count(*) FROM instance"), 1);
+}
+END_TEST
+
+/* The plan hook runs on the committer thread inside the transaction and
+ * its jobs are recorded with the instance; a failing plan fails that
+ * instance alone. */
+static int plan_jobs(struct store_ingest_req *req, void *ud)
+{
+    int *calls = ud;
+    (*calls)++;
+    if (strcmp(req->rec.sop_instance_uid, "1.2.3.4.66") == 0)
+        return ferry_error_set(&req->error, -EINVAL, "no route for %s",
+                               req->rec.sop_instance_uid);
+    req->jobs = calloc(2, sizeof *req->jobs);
+    req->jobs[0] = job("A", 1);
+    req->jobs[1] = job("B", 2);
+    req->n_jobs = 2;
+    req->free_jobs = true;
+    return 0;
+}
+
+static char plan_error[128];
+
+static void on_plan_done(struct store_ingest_req *req)
+{
+    if (req->error)
+        snprintf(plan_error, sizeof plan_error, "%s", req->error->message);
+    on_done(req);
+}
+
+START_TEST(test_committer_plan_hook)
+{
+    struct ferry_error *err = NULL;
+    struct store_index *idx = store_index_open(dbpath, &err);
+    struct store_committer *c = store_committer_start(idx, 0, &err);
+    struct store_ingest_req good = { 0 }, bad = { 0 };
+    int calls = 0;
+    counter.done = counter.failed = 0;
+    make_rec(&good.rec, "1.2.3", "1.2.3.4", "1.2.3.4.55", "spool/x.dcm");
+    make_rec(&bad.rec, "1.2.3", "1.2.3.4", "1.2.3.4.66", "spool/y.dcm");
+    good.done = bad.done = on_plan_done;
+    good.plan = bad.plan = plan_jobs;
+    good.plan_ud = bad.plan_ud = &calls;
+    store_committer_submit(c, &good);
+    store_committer_submit(c, &bad);
+    store_committer_stop(c);
+    ck_assert_int_eq(calls, 2);
+    ck_assert_int_eq(counter.done, 1);
+    ck_assert_int_eq(bad.status, -EINVAL);
+    ck_assert_str_eq(plan_error, "no route for 1.2.3.4.66");
+    ck_assert_uint_eq(good.result.jobs_created, 2);
+    ck_assert_int_eq(test_store_scalar(dbpath, "SELECT count(*) FROM job"), 2);
+    ck_assert_int_eq(test_store_scalar(dbpath, "SELECT count(*) FROM instance"), 1);
+    free(good.jobs);
 }
 END_TEST
 
@@ -457,8 +512,10 @@ int main(void)
     tcase_add_test(tc, test_committer_batches);
     tcase_add_test(tc, test_committer_groups_commits);
     tcase_add_test(tc, test_committer_reports_failures);
+    tcase_add_test(tc, test_committer_plan_hook);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, store_queue_tcase());
+    suite_add_tcase(s, spool_tcase());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
