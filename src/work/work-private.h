@@ -55,13 +55,37 @@ int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8
 int work_instance_set_frame(struct ferry_instance *inst, uint32_t index, const uint8_t *pixels,
                             size_t length, const struct ferry_frame *geometry);
 
+/* Which offset table indexes the frames of encapsulated output (a compress
+ * step's `offset-table` parameter). */
+enum work_offset_table {
+    WORK_OFFSET_TABLE_AUTO = 0,     /* the Basic Offset Table while its 32-bit offsets
+                                     * reach every frame, else the Extended one */
+    WORK_OFFSET_TABLE_BASIC = 1,    /* the Basic Offset Table; left empty when the
+                                     * frames pass what it can address */
+    WORK_OFFSET_TABLE_EXTENDED = 2, /* the Extended Offset Table, with an empty Basic
+                                     * Offset Table (PS3.3 C.7.6.3.1.8) */
+};
+
+/* How a compress step re-encodes. */
+struct work_encode_opts {
+    bool new_uid_on_lossy;               /* PS3.3 C.7.6.1.1.5; default true */
+    enum work_offset_table offset_table;
+};
+
+/* True if frames of these encoded lengths (one fragment each, before
+ * padding) get the Extended Offset Table under `mode`: always for EXTENDED,
+ * never for BASIC, and for AUTO when the Basic Offset Table's 32-bit entry of
+ * the last frame would overflow. */
+bool work_wants_extended_offsets(enum work_offset_table mode, const uint64_t *lengths,
+                                 uint32_t frames);
+
 /* Re-encode the instance's pixel data with `codec` (state from its
  * configure()), or as native Explicit VR Little Endian when codec is NULL,
  * updating the pixel module, the transfer syntax and, when lossy, the lossy
- * compression attributes (and the SOP Instance UID when new_uid_on_lossy).
- * *lossy says whether information was lost. */
+ * compression attributes (and the SOP Instance UID when
+ * opts->new_uid_on_lossy). *lossy says whether information was lost. */
 int work_instance_encode(struct ferry_instance *inst, const struct ferry_codec *codec,
-                         void *codec_state, bool new_uid_on_lossy, bool *lossy,
+                         void *codec_state, const struct work_encode_opts *opts, bool *lossy,
                          struct ferry_error **err);
 
 void work_instance_free_frames(struct ferry_instance *inst);
