@@ -361,7 +361,7 @@ START_TEST(test_codec_failure_and_fallback)
     err = NULL;
     ck_assert_int_eq(work_pipeline_run(withfb, s3, &out, &res, &err), 0);
     ck_assert(res.fell_back);
-    ck_assert_str_eq(res.reason, "pixel data: 12 bits allocated is not supported");
+    ck_assert_str_eq(res.reason, "pixel data: Bits Allocated 12 is not supported (8, 16 or 32)");
     ck_assert_str_eq(dcm_dataset_transfer_syntax(out), DCM_UID_ExplicitVRLittleEndian);
     dcm_dataset_unref(out);
     work_source_unref(s3);
@@ -687,6 +687,63 @@ START_TEST(test_high_bit_refused)
 }
 END_TEST
 
+
+START_TEST(test_native_ybr_full_422)
+{
+    /* Native YBR_FULL_422 holds Y1 Y2 Cb Cr per pair of pixels (PS3.3
+     * C.7.6.3.1.2): codecs get it as YBR_FULL, each pixel with its pair's
+     * chrominance, and the output says YBR_FULL. */
+    struct dcm_dataset *ds = image(NULL, NULL);
+    dcm_dataset_set_uint(ds, DCM_TAG_Rows, DCM_VR_US, 1);
+    dcm_dataset_set_uint(ds, DCM_TAG_Columns, DCM_VR_US, 4);
+    dcm_dataset_set_uint(ds, DCM_TAG_SamplesPerPixel, DCM_VR_US, 3);
+    dcm_dataset_set_uint(ds, DCM_TAG_PlanarConfiguration, DCM_VR_US, 0);
+    dcm_dataset_set_uint(ds, DCM_TAG_BitsAllocated, DCM_VR_US, 8);
+    dcm_dataset_set_uint(ds, DCM_TAG_BitsStored, DCM_VR_US, 8);
+    dcm_dataset_set_uint(ds, DCM_TAG_HighBit, DCM_VR_US, 7);
+    dcm_dataset_set_string(ds, DCM_TAG_PhotometricInterpretation, DCM_VR_CS, "YBR_FULL_422");
+    dcm_dataset_remove(ds, DCM_TAG_NumberOfFrames);
+    const uint8_t packed[8] = { 10, 11, 100, 200, 12, 13, 101, 201 };
+    ck_assert_int_eq(dcm_dataset_set(ds, DCM_TAG_PixelData, DCM_VR_OB, packed, 8), 0);
+    struct work_pipeline *p = pipeline1(WORK_STEP_COMPRESS, "test-invert", NULL, 0);
+    struct work_result res;
+    struct dcm_dataset *out = run1(p, ds, &res);
+    char pi[32];
+    dcm_dataset_get_cstr(out, DCM_TAG_PhotometricInterpretation, 0, pi, sizeof pi);
+    ck_assert_str_eq(pi, "YBR_FULL");
+    struct work_pipeline *back = pipeline1(WORK_STEP_COMPRESS, "explicit-little", NULL, 0);
+    struct dcm_dataset *nat = run1(back, out, &res);
+    const uint8_t *b;
+    uint32_t nb;
+    native_bytes(nat, &b, &nb);
+    const uint8_t full[12] = { 10, 100, 200, 11, 100, 200, 12, 101, 201, 13, 101, 201 };
+    ck_assert_uint_eq(nb, 12);
+    ck_assert_mem_eq(b, full, 12);
+    dcm_dataset_unref(nat);
+    dcm_dataset_unref(out);
+
+    /* Asked for native, it stays as it is. */
+    out = run1(back, ds, &res);
+    native_bytes(out, &b, &nb);
+    ck_assert_uint_eq(nb, 8);
+    dcm_dataset_unref(out);
+
+    /* An odd number of columns has no whole pairs. */
+    dcm_dataset_set_uint(ds, DCM_TAG_Columns, DCM_VR_US, 3);
+    struct work_source *src = work_source_new(ds, reg, "test");
+    struct ferry_error *err = NULL;
+    ck_assert_int_eq(work_pipeline_run(p, src, &out, &res, &err), -EINVAL);
+    ck_assert_str_eq(err->message, "step 1 (compress test-invert): pixel data: native "
+                                   "YBR_FULL_422 with an odd number of columns (3) has no whole "
+                                   "pixel pairs");
+    ferry_error_free(err);
+    work_source_unref(src);
+    work_pipeline_free(back);
+    work_pipeline_free(p);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
 TCase *work_pipeline_tcase(void)
 {
     TCase *tc = tcase_create("pipeline");
@@ -702,5 +759,6 @@ TCase *work_pipeline_tcase(void)
     tcase_add_test(tc, test_lossy_attributes);
     tcase_add_test(tc, test_codec_error_keeps_source);
     tcase_add_test(tc, test_high_bit_refused);
+    tcase_add_test(tc, test_native_ybr_full_422);
     return tc;
 }
