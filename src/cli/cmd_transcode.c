@@ -150,8 +150,28 @@ int cmd_transcode(int argc, char **argv)
     }
     const char *ts = dcm_dataset_transfer_syntax(result);
     struct dcm_meta_info meta = { .transfer_syntax = ts };
-    if (dcm_write_file(outpath, result, &meta, &err) < 0) {
+    /* The input's meta group names the instance when the data set's own
+     * UIDs cannot be read as UIDs (written with VR UN, for one). */
+    char cls[65], uid[65];
+    const struct dcm_dataset *in_meta = dcm_dataset_meta(ds);
+    if (in_meta && dcm_dataset_get_cstr(result, DCM_TAG_SOPClassUID, 0, cls, sizeof cls) < 0 &&
+        dcm_dataset_get_cstr(in_meta, DCM_TAG_MediaStorageSOPClassUID, 0, cls, sizeof cls) > 0)
+        meta.sop_class_uid = cls;
+    if (in_meta && dcm_dataset_get_cstr(result, DCM_TAG_SOPInstanceUID, 0, uid, sizeof uid) < 0 &&
+        dcm_dataset_get_cstr(in_meta, DCM_TAG_MediaStorageSOPInstanceUID, 0, uid, sizeof uid) > 0)
+        meta.sop_instance_uid = uid;
+    /* Written beside OUT and renamed over it: a failure leaves no part of a
+     * file where OUT was asked for. */
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.part%ld", outpath, (long)getpid()) >= (int)sizeof tmp) {
+        fprintf(stderr, "ferry transcode: %s: path too long\n", outpath);
+        goto out_free;
+    }
+    if (dcm_write_file(tmp, result, &meta, &err) < 0 || rename(tmp, outpath) < 0) {
+        if (!err)
+            ferry_error_set(&err, -errno, "%s: %s", outpath, strerror(errno));
         fprintf(stderr, "ferry transcode: %s\n", ferry_error_message(err));
+        unlink(tmp);
         goto out_free;
     }
     struct stat a, b;
