@@ -86,9 +86,54 @@ static int new_instance_uid(struct dcm_dataset *ds, struct ferry_error **err)
     return 0;
 }
 
+/* What PS3.3 C.7.6.1.1.5 recommends besides: a Derivation Description that
+ * says how (appended to an earlier one while ST's 1024 characters hold it)
+ * and a Derivation Code Sequence item (113040, DCM, "Lossy Compression"). */
+static int describe_derivation(struct dcm_dataset *ds, const char *ts, const char *ratio)
+{
+    const char *name = dcm_uid_name(ts), *old;
+    size_t n = 0;
+    char add[200], buf[1100];
+    snprintf(add, sizeof add, "Lossy compression with %s, ratio %s:1", name ? name : ts, ratio);
+    if (dcm_dataset_get_string(ds, DCM_TAG_DerivationDescription, DCM_ALL_VALUES, &old, &n) < 0)
+        n = 0;
+    while (n > 0 && (old[n - 1] == ' ' || old[n - 1] == '\0'))
+        n--;
+    int rc = 0;
+    if (n == 0)
+        rc = dcm_dataset_set_string(ds, DCM_TAG_DerivationDescription, DCM_VR_ST, add);
+    else if (n + 2 + strlen(add) <= 1024) {
+        snprintf(buf, sizeof buf, "%.*s; %s", (int)n, old, add);
+        rc = dcm_dataset_set_string(ds, DCM_TAG_DerivationDescription, DCM_VR_ST, buf);
+    }
+    if (rc < 0)
+        return rc;
+    char v[17];
+    for (uint32_t i = 0;; i++) {
+        struct dcm_dataset *it = dcm_dataset_item(ds, DCM_TAG_DerivationCodeSequence, i);
+        if (!it)
+            break;
+        if (dcm_dataset_get_cstr(it, DCM_TAG_CodeValue, 0, v, sizeof v) > 0 &&
+            strcmp(v, "113040") == 0)
+            return 0; /* said by an earlier step */
+    }
+    struct dcm_dataset *item = dcm_dataset_add_item(ds, DCM_TAG_DerivationCodeSequence);
+    if (!item ||
+        dcm_dataset_set_string(item, DCM_TAG_CodeValue, DCM_VR_SH, "113040") < 0 ||
+        dcm_dataset_set_string(item, DCM_TAG_CodingSchemeDesignator, DCM_VR_SH, "DCM") < 0 ||
+        dcm_dataset_set_string(item, DCM_TAG_CodeMeaning, DCM_VR_LO, "Lossy Compression") < 0)
+        return -ENOMEM;
+    return 0;
+}
+
 static int set_lossy_attributes(struct dcm_dataset *ds, const char *ts, double ratio,
                                 bool new_uid, struct ferry_error **err)
 {
+    /* The extremes the pixels had may not be what they are now. */
+    dcm_dataset_remove(ds, DCM_TAG_SmallestImagePixelValue);
+    dcm_dataset_remove(ds, DCM_TAG_LargestImagePixelValue);
+    dcm_dataset_remove(ds, DCM_TAG_SmallestPixelValueInSeries);
+    dcm_dataset_remove(ds, DCM_TAG_LargestPixelValueInSeries);
     char r[17];
     snprintf(r, sizeof r, "%.2f", ratio);
     const char *term = lossy_term(ts);
@@ -100,7 +145,7 @@ static int set_lossy_attributes(struct dcm_dataset *ds, const char *ts, double r
     if (dcm_dataset_set_string(ds, DCM_TAG_LossyImageCompression, DCM_VR_CS, "01") < 0 ||
         (add_ratio && append_value(ds, DCM_TAG_LossyImageCompressionRatio, DCM_VR_DS, r) < 0) ||
         (term && append_value(ds, DCM_TAG_LossyImageCompressionMethod, DCM_VR_CS, term) < 0) ||
-        mark_derived(ds) < 0)
+        mark_derived(ds) < 0 || describe_derivation(ds, ts, r) < 0)
         return ferry_error_set(err, -ENOMEM, "lossy compression: cannot set its attributes");
     return new_uid ? new_instance_uid(ds, err) : 0;
 }

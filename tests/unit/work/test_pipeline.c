@@ -536,6 +536,8 @@ START_TEST(test_lossy_attributes)
 {
     struct dcm_dataset *ds = image(NULL, NULL);
     dcm_dataset_set_string(ds, DCM_TAG_ImageType, DCM_VR_CS, "ORIGINAL\\PRIMARY\\AXIAL");
+    dcm_dataset_set_uint(ds, DCM_TAG_SmallestImagePixelValue, DCM_VR_US, 0);
+    dcm_dataset_set_uint(ds, DCM_TAG_LargestImagePixelValue, DCM_VR_US, 4095);
     struct work_result res;
     struct work_pipeline *p = pipeline1(WORK_STEP_COMPRESS, "test-lossy", NULL, 0);
     struct dcm_dataset *out = run1(p, ds, &res);
@@ -563,6 +565,16 @@ START_TEST(test_lossy_attributes)
     ck_assert_ptr_nonnull(code);
     dcm_dataset_get_cstr(code, DCM_TAG_CodeValue, 0, buf, sizeof buf);
     ck_assert_str_eq(buf, "121320");
+    /* What the standard recommends besides; extremes that may no longer
+     * hold are gone. */
+    struct dcm_dataset *deriv = dcm_dataset_item(out, DCM_TAG_DerivationCodeSequence, 0);
+    ck_assert_ptr_nonnull(deriv);
+    dcm_dataset_get_cstr(deriv, DCM_TAG_CodeValue, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "113040");
+    dcm_dataset_get_cstr(out, DCM_TAG_DerivationDescription, DCM_ALL_VALUES, buf, sizeof buf);
+    ck_assert_str_eq(buf, "Lossy compression with 1.2.826.0.1.3680043.10.1.2, ratio 1.00:1");
+    ck_assert_ptr_null(dcm_dataset_get(out, DCM_TAG_SmallestImagePixelValue));
+    ck_assert_ptr_null(dcm_dataset_get(out, DCM_TAG_LargestImagePixelValue));
 
     /* Asked for the syntax it is in, it is passed through, not coded again. */
     struct dcm_dataset *out2 = run1(p, out, &res);
@@ -584,6 +596,11 @@ START_TEST(test_lossy_attributes)
                          sizeof buf);
     ck_assert_str_eq(buf, "1.00\\1.00");
     ck_assert_ptr_nonnull(dcm_dataset_item(out2, DCM_TAG_SourceImageSequence, 1));
+    ck_assert_ptr_null(dcm_dataset_item(out2, DCM_TAG_DerivationCodeSequence, 1));
+    char desc[300];
+    dcm_dataset_get_cstr(out2, DCM_TAG_DerivationDescription, DCM_ALL_VALUES, desc, sizeof desc);
+    ck_assert_str_eq(desc, "Lossy compression with 1.2.826.0.1.3680043.10.1.2, ratio 1.00:1; "
+                           "Lossy compression with 1.2.826.0.1.3680043.10.1.2, ratio 1.00:1");
     dcm_dataset_unref(out2);
     dcm_dataset_unref(mid);
     work_pipeline_free(inv);
