@@ -372,6 +372,13 @@ static int encode_with(struct ferry_instance *inst, const struct ferry_codec *co
         any_lossy |= enc[done].lossy != 0;
     }
 
+    for (uint32_t i = 0; i < frames; i++)
+        if (enc[i].length > UINT32_MAX - 1) {
+            rc = ferry_error_set(err, -E2BIG, "pixel data: frame %u coded in %zu bytes, more "
+                                 "than a fragment holds", i, enc[i].length);
+            goto out;
+        }
+    /* From here on ds changes: only a failed allocation can stop it. */
     struct dcm_dataset *ds = inst->ds;
     if ((rc = dcm_dataset_set_encapsulated(ds)) < 0) {
         ferry_error_set(err, rc, "pixel data: cannot replace it");
@@ -380,15 +387,13 @@ static int encode_with(struct ferry_instance *inst, const struct ferry_codec *co
     for (uint32_t i = 0; i < frames; i++) {
         /* One fragment per frame (PS3.5 A.4); the codec's buffer is taken
          * over when it is already of even length. */
-        if (enc[i].length % 2 == 0 && enc[i].length <= UINT32_MAX - 1 &&
+        if (enc[i].length % 2 == 0 &&
             dcm_dataset_add_fragment_take(ds, enc[i].bytes, (uint32_t)enc[i].length) == 0) {
             enc[i].bytes = NULL;
             continue;
         }
-        if (enc[i].length > UINT32_MAX - 1 ||
-            (rc = dcm_dataset_add_fragment(ds, enc[i].bytes, (uint32_t)enc[i].length)) < 0) {
-            rc = ferry_error_set(err, rc < 0 ? rc : -E2BIG,
-                                 "pixel data: cannot add the fragment of frame %u", i);
+        if ((rc = dcm_dataset_add_fragment(ds, enc[i].bytes, (uint32_t)enc[i].length)) < 0) {
+            ferry_error_set(err, rc, "pixel data: cannot add the fragment of frame %u", i);
             goto out;
         }
     }
@@ -453,8 +458,10 @@ int work_instance_encode(struct ferry_instance *inst, const struct ferry_codec *
     else
         rc = encode_native(inst, &g, frames, err);
     if (rc == 0) {
+        /* the frames are now what ds encodes */
         work_instance_free_frames(inst);
         inst->pixels_replaced = false;
+        inst->reencoded = true;
     }
     return rc;
 }

@@ -314,6 +314,19 @@ static int source_frame(struct work_source *src, uint32_t index, const uint8_t *
     return 0;
 }
 
+/* Where the run's frames come from: the received instance, or, after a
+ * compress step re-encoded the run's data set, that data set. */
+static struct work_source *current_source(struct ferry_instance *inst, struct ferry_error **err)
+{
+    if (!inst->reencoded)
+        return inst->src;
+    if (!inst->cur)
+        inst->cur = work_source_new(inst->ds, inst->src->reg, inst->src->context);
+    if (!inst->cur)
+        ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+    return inst->cur;
+}
+
 int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8_t **pixels,
                         size_t *length, struct ferry_frame *geometry, struct ferry_error **err)
 {
@@ -327,7 +340,8 @@ int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8
             *geometry = inst->geom;
         return 0;
     }
-    return source_frame(inst->src, index, pixels, length, geometry, err);
+    struct work_source *src = current_source(inst, err);
+    return src ? source_frame(src, index, pixels, length, geometry, err) : -ENOMEM;
 }
 
 void work_instance_free_frames(struct ferry_instance *inst)
@@ -338,6 +352,8 @@ void work_instance_free_frames(struct ferry_instance *inst)
     free(inst->frames);
     inst->frames = NULL;
     inst->n_frames = 0;
+    work_source_unref(inst->cur);
+    inst->cur = NULL;
 }
 
 /* Give the run its own copy of every frame (once), so that frames can be
@@ -351,14 +367,15 @@ static int own_frames(struct ferry_instance *inst, struct ferry_error **err)
     int rc = work_pixel_geometry(inst->ds, &g, &frames, err);
     if (rc < 0)
         return rc;
-    uint8_t **copy = calloc(frames, sizeof *copy);
+    struct work_source *src = current_source(inst, err);
+    uint8_t **copy = src ? calloc(frames, sizeof *copy) : NULL;
     if (!copy)
         return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
     struct ferry_frame fg = g;
     for (uint32_t i = 0; i < frames; i++) {
         const uint8_t *p;
         size_t len;
-        rc = source_frame(inst->src, i, &p, &len, &fg, err);
+        rc = source_frame(src, i, &p, &len, &fg, err);
         if (rc == 0 && !(copy[i] = malloc(len)))
             rc = ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
         if (rc < 0) {

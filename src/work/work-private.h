@@ -33,6 +33,11 @@ struct ferry_instance {
     uint32_t n_frames;
     struct ferry_frame geom;
     bool pixels_replaced;              /* frames differ from what ds encodes */
+    /* Once a compress step has re-encoded ds, its frames are ds's, no longer
+     * the source's: later steps read them through `cur`, a source over ds
+     * made when first needed (and dropped at the next re-encoding). */
+    bool reencoded;
+    struct work_source *cur;
 };
 
 /* The geometry of the pixel data ds describes, and its number of frames.
@@ -46,7 +51,8 @@ int work_pixel_geometry(const struct dcm_dataset *ds, struct ferry_frame *g, uin
 size_t work_frame_size(const struct ferry_frame *g);
 
 /* Frame `index` of the instance as native pixels: the run's own frames if
- * any, else the source's (decoded once and cached). Borrowed. */
+ * any, else those of the data set as the last compress step left it, else
+ * the source's (decoded once and cached). Borrowed. */
 int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8_t **pixels,
                         size_t *length, struct ferry_frame *geometry, struct ferry_error **err);
 
@@ -88,6 +94,8 @@ int work_instance_encode(struct ferry_instance *inst, const struct ferry_codec *
                          void *codec_state, const struct work_encode_opts *opts, bool *lossy,
                          struct ferry_error **err);
 
+/* Drop the run's own frames and its source over ds (after a re-encoding,
+ * and when the run ends). */
 void work_instance_free_frames(struct ferry_instance *inst);
 
 #endif

@@ -761,6 +761,41 @@ START_TEST(test_native_ybr_full_422)
 }
 END_TEST
 
+
+START_TEST(test_steps_see_earlier_steps)
+{
+    /* A compress step works on the pixels as the steps before it left them:
+     * lossy, then lossless, keeps the lossy pixels (and says so), not the
+     * source's. */
+    struct dcm_dataset *ds = image(NULL, NULL);
+    struct work_step_spec steps[] = {
+        { WORK_STEP_COMPRESS, "test-lossy", NULL, 0 },
+        { WORK_STEP_COMPRESS, "test-invert", NULL, 0 },
+        { WORK_STEP_COMPRESS, "explicit-little", NULL, 0 },
+    };
+    int bs, bp;
+    struct ferry_error *err = NULL;
+    struct work_pipeline *p = work_pipeline_new(reg, steps, 3, &bs, &bp, &err);
+    ck_assert_msg(p != NULL, "%s", ferry_error_message(err));
+    struct work_result res;
+    struct dcm_dataset *out = run1(p, ds, &res);
+    ck_assert(res.lossy);
+    const uint8_t *a, *b;
+    uint32_t na, nb;
+    native_bytes(ds, &a, &na);
+    native_bytes(out, &b, &nb);
+    ck_assert_uint_eq(na, nb);
+    for (uint32_t i = 0; i < na; i++)
+        ck_assert_uint_eq(b[i], a[i] & 0xFE);
+    char buf[8];
+    dcm_dataset_get_cstr(out, DCM_TAG_LossyImageCompression, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "01");
+    dcm_dataset_unref(out);
+    work_pipeline_free(p);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
 TCase *work_pipeline_tcase(void)
 {
     TCase *tc = tcase_create("pipeline");
@@ -777,5 +812,6 @@ TCase *work_pipeline_tcase(void)
     tcase_add_test(tc, test_codec_error_keeps_source);
     tcase_add_test(tc, test_high_bit_refused);
     tcase_add_test(tc, test_native_ybr_full_422);
+    tcase_add_test(tc, test_steps_see_earlier_steps);
     return tc;
 }
