@@ -344,6 +344,29 @@ int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8
     return src ? source_frame(src, index, pixels, length, geometry, err) : -ENOMEM;
 }
 
+uint8_t *work_instance_take_frame(struct ferry_instance *inst, uint32_t index)
+{
+    uint8_t *p = NULL;
+    if (inst->frames) {
+        if (index < inst->n_frames) {
+            p = inst->frames[index];
+            inst->frames[index] = NULL;
+        }
+        return p;
+    }
+    struct work_source *src = inst->reencoded ? inst->cur : inst->src;
+    if (!src)
+        return NULL;
+    pthread_mutex_lock(&src->lock);
+    /* One reference: this run's. No other thread can reach the cache. */
+    if (atomic_load(&src->refs) == 1 && src->frames && index < src->n_frames) {
+        p = src->frames[index];
+        src->frames[index] = NULL;
+    }
+    pthread_mutex_unlock(&src->lock);
+    return p;
+}
+
 void work_instance_free_frames(struct ferry_instance *inst)
 {
     if (inst->frames)

@@ -56,6 +56,13 @@ size_t work_frame_size(const struct ferry_frame *g);
 int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8_t **pixels,
                         size_t *length, struct ferry_frame *geometry, struct ferry_error **err);
 
+/* Frame `index` as a malloc'd buffer the caller takes over, when the run
+ * can give it up without a copy: its own frame, or a frame the source
+ * decoded that no one else can read (the source is the run's alone). Else
+ * NULL: the caller copies what work_instance_frame() gives. Call it after
+ * work_instance_frame() succeeded for that frame. */
+uint8_t *work_instance_take_frame(struct ferry_instance *inst, uint32_t index);
+
 /* Replace frame `index` of the run (copying every other frame from the
  * source first). */
 int work_instance_set_frame(struct ferry_instance *inst, uint32_t index, const uint8_t *pixels,
