@@ -796,6 +796,51 @@ START_TEST(test_steps_see_earlier_steps)
 }
 END_TEST
 
+
+START_TEST(test_decoded_frame_taken_or_shared)
+{
+    /* Decoding to native: a run that alone holds the source takes the
+     * decoded frame as the new value; with a second holder (another
+     * destination) the frame stays in the cache for it. Either way the
+     * pixels are the same. */
+    struct dcm_dataset *ds = image(NULL, NULL);
+    dcm_dataset_remove(ds, DCM_TAG_NumberOfFrames);
+    uint8_t px[24];
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)(i * 7);
+    ck_assert_int_eq(dcm_dataset_set(ds, DCM_TAG_PixelData, DCM_VR_OW, px, sizeof px), 0);
+    struct work_pipeline *to = pipeline1(WORK_STEP_COMPRESS, "test-invert", NULL, 0);
+    struct work_pipeline *back = pipeline1(WORK_STEP_COMPRESS, "explicit-little", NULL, 0);
+    struct work_result res;
+    struct dcm_dataset *enc = run1(to, ds, &res);
+    for (int shared = 0; shared < 2; shared++) {
+        struct work_source *src = work_source_new(enc, reg, "test");
+        if (shared)
+            work_source_ref(src);
+        struct dcm_dataset *out = NULL;
+        ck_assert_int_eq(work_pipeline_run(back, src, &out, &res, NULL), 0);
+        const uint8_t *b;
+        uint32_t nb;
+        native_bytes(out, &b, &nb);
+        ck_assert_uint_eq(nb, sizeof px);
+        ck_assert_mem_eq(b, px, sizeof px);
+        ck_assert_ptr_nonnull(src->frames);
+        if (shared)
+            ck_assert_ptr_nonnull(src->frames[0]); /* still there for the other */
+        else
+            ck_assert_ptr_null(src->frames[0]);    /* became the output's value */
+        dcm_dataset_unref(out);
+        if (shared)
+            work_source_unref(src);
+        work_source_unref(src);
+    }
+    dcm_dataset_unref(enc);
+    work_pipeline_free(to);
+    work_pipeline_free(back);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
 TCase *work_pipeline_tcase(void)
 {
     TCase *tc = tcase_create("pipeline");
@@ -813,5 +858,6 @@ TCase *work_pipeline_tcase(void)
     tcase_add_test(tc, test_high_bit_refused);
     tcase_add_test(tc, test_native_ybr_full_422);
     tcase_add_test(tc, test_steps_see_earlier_steps);
+    tcase_add_test(tc, test_decoded_frame_taken_or_shared);
     return tc;
 }
