@@ -23,11 +23,14 @@ static void usage(FILE *out)
             "usage: ferry transcode --to SYNTAX [--param KEY=VALUE]... [--plugin-dir DIR] "
             "IN.dcm OUT.dcm\n\n"
             "Re-encode the pixel data of IN.dcm in SYNTAX (a codec name such as\n"
-            "jpeg-ls-lossless, jpeg2000-lossless, htj2k-lossless, jpeg-baseline, rle, or a\n"
-            "transfer syntax UID, or explicit-vr-little-endian to decompress) and write\n"
-            "OUT.dcm. Parameters go to the codec (e.g. --param near=2, --param quality=85)\n"
-            "or to ferry (lossy-new-uid=yes|no). Plugins are loaded from DIR (default:\n"
-            "$FERRY_PLUGIN_DIR, else the plugins folder next to this program's folder).\n");
+            "jpeg-ls-lossless, jpeg2000-lossless, htj2k-lossless, jpeg-baseline,\n"
+            "rle-lossless, or a transfer syntax UID, or explicit-little to decompress) and\n"
+            "write OUT.dcm. Parameters go to the codec (e.g. --param near=2, --param\n"
+            "quality=85)\n"
+            "or to ferry (lossy-new-uid=yes|no, on-failure=fail|uncompressed,\n"
+            "offset-table=auto|basic|extended). Plugins are loaded from DIR (default:\n"
+            "$FERRY_PLUGIN_DIR, else the plugins folder next to this program's folder).\n"
+            "See docs/plugins.md for the codecs and their parameters.\n");
 }
 
 /* build/bin/ferry -> build/plugins */
@@ -59,7 +62,7 @@ static void print_codecs(const struct work_registry *reg)
                 fprintf(stderr, "  %-28s %s\n", p->codecs[k]->name,
                         p->codecs[k]->transfer_syntax);
     }
-    fprintf(stderr, "  %-28s %s\n", "explicit-vr-little-endian", DCM_UID_ExplicitVRLittleEndian);
+    fprintf(stderr, "  %-28s %s\n", "explicit-little", DCM_UID_ExplicitVRLittleEndian);
 }
 
 int cmd_transcode(int argc, char **argv)
