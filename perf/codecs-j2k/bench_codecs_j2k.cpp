@@ -7,9 +7,15 @@
  * frame bytes / CPU seconds of the process, so other load on the machine
  * does not count) through the plugin and through the bare library, the
  * wrapper overhead (plugin time / bare time - 1, medians) and the
- * compression ratio. Plugin and bare runs alternate frame by frame.
+ * compression ratio. Plugin and bare runs alternate frame by frame, and
+ * which of them goes first alternates too.
  *
  *   bench_codecs_j2k [--frames N] [--reps R] [--threads T] [--signed] [--only SUBSTR]
+ *                    [--raw FILE...]
+ *
+ * --raw takes the frames from files of 512x512 16-bit little-endian samples
+ * (12 stored unsigned, or 16 signed with --signed) instead, e.g. a CT series
+ * dumped to raw by perf/transcode/run.py.
  *
  * Not a test: run by hand from the build directory (FERRY_BUILD_DIR=build). */
 #include "j2k-private.h"
@@ -337,12 +343,14 @@ size_t dcmtk_bare_encode(const std::vector<uint8_t> &f, int quality)
 {
     static DJCodecParameter *cp_lossless = dj_params(false), *cp_lossy = dj_params(true);
     DJEncoder *e;
+    /* quality > 0: lossy; 0: lossless, predictor 1; -p: lossless, predictor p */
+    int predictor = quality < 0 ? -quality : 1;
     if (quality > 0)
         e = new DJCompressIJG12Bit(*cp_lossy, EJM_sequential, (Uint8)quality);
     else if (g_signed)
-        e = new DJCompressIJG16Bit(*cp_lossless, EJM_lossless, 1, 0);
+        e = new DJCompressIJG16Bit(*cp_lossless, EJM_lossless, predictor, 0);
     else
-        e = new DJCompressIJG12Bit(*cp_lossless, EJM_lossless, 1, 0);
+        e = new DJCompressIJG12Bit(*cp_lossless, EJM_lossless, predictor, 0);
     Uint8 *to = NULL;
     Uint32 len = 0;
     /* the encoder does not write to its input */
@@ -439,13 +447,18 @@ void measure(const std::string &what, const std::string &bare_name, int reps, si
     std::vector<double> tp, tb;
     for (int r = 0; r < reps; r++)
         for (size_t i = 0; i < frames; i++) {
-            double t0 = cpu_now();
-            plug(i);
-            double t1 = cpu_now();
-            bare(i);
-            double t2 = cpu_now();
-            tp.push_back(t1 - t0);
-            tb.push_back(t2 - t1);
+            /* Which goes first alternates: the second finds the frame in
+             * the caches the first warmed. */
+            bool plug_first = (i + (size_t)r) % 2 == 0;
+            for (int half = 0; half < 2; half++) {
+                bool is_plug = (half == 0) == plug_first;
+                double t0 = cpu_now();
+                if (is_plug)
+                    plug(i);
+                else
+                    bare(i);
+                (is_plug ? tp : tb).push_back(cpu_now() - t0);
+            }
         }
     double mp = median(tp), mb = median(tb);
     table.push_back({what, mbs(mp), mbs(mb), ratio, bare_name});
@@ -466,6 +479,8 @@ int main(int argc, char **argv)
     size_t nframes = 16;
     int reps = 3;
     const char *only = NULL;
+    char **raw_files = NULL;
+    int n_raw = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--frames") && i + 1 < argc)
             nframes = (size_t)atoi(argv[++i]);
@@ -477,9 +492,14 @@ int main(int argc, char **argv)
             g_signed = true;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
-        else {
+        else if (!strcmp(argv[i], "--raw") && i + 1 < argc) {
+            raw_files = argv + i + 1;
+            n_raw = argc - i - 1;
+            break;
+        } else {
             fprintf(stderr,
-                    "usage: %s [--frames N] [--reps R] [--threads T] [--signed] [--only SUBSTR]\n",
+                    "usage: %s [--frames N] [--reps R] [--threads T] [--signed] [--only SUBSTR] "
+                    "[--raw FILE...]\n",
                     argv[0]);
             return 2;
         }
@@ -495,11 +515,26 @@ int main(int argc, char **argv)
         return 1;
     }
     std::vector<std::vector<uint8_t>> frames;
-    for (size_t i = 0; i < nframes; i++)
-        frames.push_back(ct_frame((int)i));
-    printf("%zu CT-like frames %ux%u, 16 bits allocated, %s; %d reps; OpenJPEG threads %u; "
+    if (raw_files) {
+        for (int i = 0; i < n_raw; i++) {
+            std::vector<uint8_t> f((size_t)W * H * 2);
+            FILE *fp = fopen(raw_files[i], "rb");
+            if (!fp || fread(f.data(), 1, f.size(), fp) != f.size()) {
+                fprintf(stderr, "%s: cannot read %zu bytes\n", raw_files[i], f.size());
+                return 1;
+            }
+            fclose(fp);
+            frames.push_back(std::move(f));
+        }
+        nframes = frames.size();
+    } else {
+        for (size_t i = 0; i < nframes; i++)
+            frames.push_back(ct_frame((int)i));
+    }
+    printf("%zu %s frames %ux%u, 16 bits allocated, %s; %d reps; OpenJPEG threads %u; "
            "medians of MB/s per core (raw bytes / process CPU time)\n\n",
-           nframes, W, H, g_signed ? "16 stored signed" : "12 stored unsigned", reps, g_threads);
+           nframes, raw_files ? "raw" : "CT-like", W, H,
+           g_signed ? "16 stored signed" : "12 stored unsigned", reps, g_threads);
 
     char th[8];
     snprintf(th, sizeof th, "%u", g_threads);
@@ -586,11 +621,13 @@ int main(int argc, char **argv)
         int quality;
     };
     std::vector<jl_case> jl_cases = {
+        /* 4.57 with predictor 6 (DCMTK's dcmcjpeg +el default); 4.70 is 1 */
+        {"jpeg-lossless (4.57)", "jpeg-lossless", {{"predictor", "6"}}, -6},
         {"jpeg-lossless-sv1 (4.70)", "jpeg-lossless-sv1", {}, 0},
         {"jpeg-extended q90 (4.51)", "jpeg-extended", {{"quality", "90"}}, 90},
     };
     for (auto &lc : jl_cases) {
-        if (!wanted(only, lc.what) || (g_signed && lc.quality))
+        if (!wanted(only, lc.what) || (g_signed && lc.quality > 0))
             continue;
         codec_run r = configure(p.jl, lc.codec, lc.params);
         std::vector<std::vector<uint8_t>> cs(nframes);

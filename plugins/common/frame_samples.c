@@ -266,3 +266,32 @@ void fs_planar_to_interleaved(uint8_t *dst, const uint8_t *src, const struct fs_
         for (unsigned c = 0; c < s; c++)
             memcpy(dst + (i * s + c) * b, src + (c * plane + i) * b, b);
 }
+
+bool fs_is_canonical_unsigned(const uint8_t *frame, const struct fs_layout *l)
+{
+    if (l->is_signed)
+        return false;
+    size_t n = l->frame_size / l->bytes;
+    if (l->bytes == 1) {
+        uint8_t acc = 0;
+        for (size_t i = 0; i < n; i++)
+            acc |= frame[i];
+        return l->bits_stored >= 8 || (acc >> l->bits_stored) == 0;
+    }
+    if (l->bytes == 2) {
+        uint16_t acc = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint16_t v;
+            memcpy(&v, frame + 2 * i, 2);
+            acc |= v;
+        }
+        return l->bits_stored >= 16 || (acc >> l->bits_stored) == 0;
+    }
+    uint32_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        memcpy(&v, frame + 4 * i, 4);
+        acc |= v;
+    }
+    return l->bits_stored >= 32 || (acc >> l->bits_stored) == 0;
+}

@@ -70,6 +70,11 @@ void fs_write_row(uint8_t *frame, const struct fs_layout *l, uint32_t row, uint3
  * bits_stored). For decoders whose library wrote raw samples. */
 void fs_normalise(uint8_t *frame, const struct fs_layout *l);
 
+/* True if no sample of the frame has a bit set at or above bits_stored,
+ * i.e. the bytes already hold every sample's unsigned value (one pass that
+ * the compiler vectorises). False for signed layouts. */
+bool fs_is_canonical_unsigned(const uint8_t *frame, const struct fs_layout *l);
+
 /* Copy a colour-by-plane frame to colour-by-pixel (dst and src distinct,
  * both l->frame_size bytes). */
 void fs_planar_to_interleaved(uint8_t *dst, const uint8_t *src, const struct fs_layout *l);

@@ -103,13 +103,16 @@ const char *ojph_message()
 }
 
 /* Decompositions: 5 (OpenJPH's default) or fewer for frames too small to
- * halve that often; for RPCL at least enough for a lowest resolution of at
- * most 64 columns or rows (PS3.5 10.18). */
+ * halve that often, keeping the lowest resolution at least 2 samples wide
+ * and high (with a 1x1 one, as 16x16 with 4 levels or 32x32 with 5 give,
+ * OpenJPH 0.9's 9/7 path codes wrong coefficients: errors of half the range
+ * that every decoder reproduces); for RPCL at least enough for a lowest
+ * resolution of at most 64 columns or rows (PS3.5 10.18). */
 uint32_t decompositions(uint32_t w, uint32_t h, bool rpcl)
 {
     uint32_t m = w < h ? w : h;
     uint32_t d = 0;
-    while (d < 5 && (m >> (d + 1)) > 0)
+    while (d < 5 && ((m + (1u << (d + 1)) - 1) >> (d + 1)) >= 2)
         d++;
     if (rpcl)
         while (d < 32 && ((m + (1u << d) - 1) >> d) > 64)

@@ -246,12 +246,16 @@ int encode_frame(const jl_state *st, const struct ferry_host *host, const struct
                         : new DJCompressIJG12Bit(*st->cp, mode, psv, 0);
         else
             enc = new DJCompressIJG16Bit(*st->cp, mode, psv, 0);
-        /* The frame as the codec takes it: the caller's bytes when every bit
-         * is stored and samples are colour-by-pixel words of the codec's
-         * size (the codec does not write to its input), else a packed copy. */
+        /* The frame as the codec takes it: the caller's bytes when the
+         * samples are colour-by-pixel words of the codec's size that already
+         * hold their values (every bit stored, or nothing above Bits Stored
+         * of an unsigned frame: 12-bit CT), since the codec does not write
+         * to its input; else a packed copy. */
         void *samples;
-        if (l.bits_stored == 8 * l.bytes && !l.planar && (bits > 8) == (l.bytes == 2) &&
-            (bits == 8 || bits == 16)) {
+        bool as_is = !l.planar && (bits > 8) == (l.bytes == 2) &&
+                     ((l.bits_stored == 8 * l.bytes && (bits == 8 || bits == 16)) ||
+                      (bits == 12 && fs_is_canonical_unsigned(in, &l)));
+        if (as_is) {
             samples = const_cast<uint8_t *>(in);
         } else {
             row = new int32_t[l.columns];

@@ -67,9 +67,12 @@ static int rle_plugin_encode(void *state, const struct ferry_host *host,
     out->length = len;
     out->frame = *geom;
     out->frame.size = sizeof out->frame;
-    /* PS3.5 G.2: the segments are colour-by-plane, so the data set says 1. */
-    if (geom->samples_per_pixel > 1)
-        out->frame.planar_configuration = 1;
+    /* The segments are colour-by-plane whatever the data set says (PS3.5
+     * G.2), and decoders (DCMTK, pydicom, GDCM, ours) read either value. The
+     * data set keeps the Planar Configuration it had: the note of G.2 leans
+     * to 1, but IODs that take colour from modalities (Multi-frame True
+     * Color SC, VL, US) enumerate 0 only, and an RLE copy of such an
+     * instance must stay valid. */
     out->lossy = 0;
 out_free_scratch:
     codec_scratch_put(scratch);

@@ -23,11 +23,14 @@ static void usage(FILE *out)
             "usage: ferry transcode --to SYNTAX [--param KEY=VALUE]... [--plugin-dir DIR] "
             "IN.dcm OUT.dcm\n\n"
             "Re-encode the pixel data of IN.dcm in SYNTAX (a codec name such as\n"
-            "jpeg-ls-lossless, jpeg2000-lossless, htj2k-lossless, jpeg-baseline, rle, or a\n"
-            "transfer syntax UID, or explicit-vr-little-endian to decompress) and write\n"
-            "OUT.dcm. Parameters go to the codec (e.g. --param near=2, --param quality=85)\n"
-            "or to ferry (lossy-new-uid=yes|no). Plugins are loaded from DIR (default:\n"
-            "$FERRY_PLUGIN_DIR, else the plugins folder next to this program's folder).\n");
+            "jpeg-ls-lossless, jpeg2000-lossless, htj2k-lossless, jpeg-baseline,\n"
+            "rle-lossless, or a transfer syntax UID, or explicit-little to decompress) and\n"
+            "write OUT.dcm. Parameters go to the codec (e.g. --param near=2, --param\n"
+            "quality=85)\n"
+            "or to ferry (lossy-new-uid=yes|no, on-failure=fail|uncompressed,\n"
+            "offset-table=auto|basic|extended). Plugins are loaded from DIR (default:\n"
+            "$FERRY_PLUGIN_DIR, else the plugins folder next to this program's folder).\n"
+            "See docs/plugins.md for the codecs and their parameters.\n");
 }
 
 /* build/bin/ferry -> build/plugins */
@@ -59,7 +62,7 @@ static void print_codecs(const struct work_registry *reg)
                 fprintf(stderr, "  %-28s %s\n", p->codecs[k]->name,
                         p->codecs[k]->transfer_syntax);
     }
-    fprintf(stderr, "  %-28s %s\n", "explicit-vr-little-endian", DCM_UID_ExplicitVRLittleEndian);
+    fprintf(stderr, "  %-28s %s\n", "explicit-little", DCM_UID_ExplicitVRLittleEndian);
 }
 
 int cmd_transcode(int argc, char **argv)
@@ -150,8 +153,28 @@ int cmd_transcode(int argc, char **argv)
     }
     const char *ts = dcm_dataset_transfer_syntax(result);
     struct dcm_meta_info meta = { .transfer_syntax = ts };
-    if (dcm_write_file(outpath, result, &meta, &err) < 0) {
+    /* The input's meta group names the instance when the data set's own
+     * UIDs cannot be read as UIDs (written with VR UN, for one). */
+    char cls[65], uid[65];
+    const struct dcm_dataset *in_meta = dcm_dataset_meta(ds);
+    if (in_meta && dcm_dataset_get_cstr(result, DCM_TAG_SOPClassUID, 0, cls, sizeof cls) < 0 &&
+        dcm_dataset_get_cstr(in_meta, DCM_TAG_MediaStorageSOPClassUID, 0, cls, sizeof cls) > 0)
+        meta.sop_class_uid = cls;
+    if (in_meta && dcm_dataset_get_cstr(result, DCM_TAG_SOPInstanceUID, 0, uid, sizeof uid) < 0 &&
+        dcm_dataset_get_cstr(in_meta, DCM_TAG_MediaStorageSOPInstanceUID, 0, uid, sizeof uid) > 0)
+        meta.sop_instance_uid = uid;
+    /* Written beside OUT and renamed over it: a failure leaves no part of a
+     * file where OUT was asked for. */
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.part%ld", outpath, (long)getpid()) >= (int)sizeof tmp) {
+        fprintf(stderr, "ferry transcode: %s: path too long\n", outpath);
+        goto out_free;
+    }
+    if (dcm_write_file(tmp, result, &meta, &err) < 0 || rename(tmp, outpath) < 0) {
+        if (!err)
+            ferry_error_set(&err, -errno, "%s: %s", outpath, strerror(errno));
         fprintf(stderr, "ferry transcode: %s\n", ferry_error_message(err));
+        unlink(tmp);
         goto out_free;
     }
     struct stat a, b;

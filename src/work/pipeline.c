@@ -13,7 +13,7 @@ struct step {
     const struct ferry_codec *codec;  /* compress: NULL means native Explicit VR LE */
     const struct ferry_step *plugin;  /* plugin step */
     void *state;
-    bool new_uid_on_lossy;
+    struct work_encode_opts opts;     /* compress: lossy-new-uid, offset-table */
     bool fallback_uncompressed;
     char label[112];                  /* "compress jpeg-ls-lossless", "deid" */
 };
@@ -26,8 +26,9 @@ struct work_pipeline {
 
 static bool is_native_target(const char *name)
 {
-    return strcmp(name, "explicit-vr-little-endian") == 0 || strcmp(name, "uncompressed") == 0 ||
-           strcmp(name, DCM_UID_ExplicitVRLittleEndian) == 0;
+    /* explicit-little: the name docs/config.md gives the syntax */
+    return strcmp(name, "explicit-vr-little-endian") == 0 || strcmp(name, "explicit-little") == 0 ||
+           strcmp(name, "uncompressed") == 0 || strcmp(name, DCM_UID_ExplicitVRLittleEndian) == 0;
 }
 
 static void release_step(struct step *s)
@@ -55,7 +56,8 @@ static int host_params(struct step *s, const struct work_step_spec *spec,
                        struct ferry_param *codec_params, uint32_t *n_codec, int *bad_param,
                        struct ferry_error **err)
 {
-    s->new_uid_on_lossy = true;
+    s->opts.new_uid_on_lossy = true;
+    s->opts.offset_table = WORK_OFFSET_TABLE_AUTO;
     *n_codec = 0;
     for (uint32_t i = 0; i < spec->n_params; i++) {
         const struct ferry_param *pp = &spec->params[i];
@@ -66,7 +68,7 @@ static int host_params(struct step *s, const struct work_step_spec *spec,
                                        "parameter 'lossy-new-uid': '%s' is not yes or no",
                                        pp->value);
             }
-            s->new_uid_on_lossy = strcmp(pp->value, "yes") == 0;
+            s->opts.new_uid_on_lossy = strcmp(pp->value, "yes") == 0;
         } else if (strcmp(pp->key, "on-failure") == 0) {
             if (strcmp(pp->value, "fail") != 0 && strcmp(pp->value, "uncompressed") != 0) {
                 *bad_param = (int)i;
@@ -75,6 +77,19 @@ static int host_params(struct step *s, const struct work_step_spec *spec,
                                        pp->value);
             }
             s->fallback_uncompressed = strcmp(pp->value, "uncompressed") == 0;
+        } else if (strcmp(pp->key, "offset-table") == 0) {
+            static const char *const modes[] = { "auto", "basic", "extended" };
+            size_t m = 0;
+            while (m < 3 && strcmp(pp->value, modes[m]) != 0)
+                m++;
+            if (m == 3) {
+                *bad_param = (int)i;
+                return ferry_error_set(err, -EINVAL,
+                                       "parameter 'offset-table': '%s' is not auto, basic or "
+                                       "extended",
+                                       pp->value);
+            }
+            s->opts.offset_table = (enum work_offset_table)m;
         } else {
             codec_params[(*n_codec)++] = *pp;
         }
@@ -241,7 +256,7 @@ static int finish_pixels(struct ferry_instance *inst, bool *lossy, struct ferry_
         if (codec->configure(NULL, 0, &state, &diag) < 0)
             codec = NULL;
     }
-    int rc = work_instance_encode(inst, codec, state, true, lossy, err);
+    int rc = work_instance_encode(inst, codec, state, NULL, lossy, err);
     if (state && codec->release)
         codec->release(state);
     return rc;
@@ -286,7 +301,7 @@ int work_pipeline_run(const struct work_pipeline *p, struct work_source *src,
         }
         bool lossy = false;
         struct ferry_error *e = NULL;
-        rc = work_instance_encode(&inst, s->codec, s->state, s->new_uid_on_lossy, &lossy, &e);
+        rc = work_instance_encode(&inst, s->codec, s->state, &s->opts, &lossy, &e);
         if (rc < 0 && s->fallback_uncompressed) {
             ferry_log(FERRY_LOG_WARN, inst.context, "step %zu (%s): %s; sending it uncompressed "
                       "(on-failure: uncompressed)", i + 1, s->label, ferry_error_message(e));
@@ -294,7 +309,7 @@ int work_pipeline_run(const struct work_pipeline *p, struct work_source *src,
             ferry_error_free(e);
             e = NULL;
             result->fell_back = true;
-            rc = work_instance_encode(&inst, NULL, NULL, false, &lossy, &e);
+            rc = work_instance_encode(&inst, NULL, NULL, &s->opts, &lossy, &e);
         }
         if (rc < 0) {
             ferry_error_set(err, rc, "step %zu (%s): %s", i + 1, s->label,

@@ -83,6 +83,78 @@ size_t work_frame_size(const struct ferry_frame *g)
     return n > SIZE_MAX / 2 ? 0 : (size_t)n;
 }
 
+static int unsupported_bits(const struct ferry_frame *g, struct ferry_error **err)
+{
+    return ferry_error_set(err, -ENOTSUP,
+                           "pixel data: Bits Allocated %u is not supported (8, 16 or 32)",
+                           g->bits_allocated);
+}
+
+/* Native YBR_FULL_422 (PS3.3 C.7.6.3.1.2): for each pair of pixels of a row,
+ * Y1 Y2 Cb Cr, the chrominance sampled at the first. Such a frame holds 2
+ * samples per pixel, not 3. */
+static bool native_422(const struct dcm_dataset *ds, const struct ferry_frame *g)
+{
+    return g->samples_per_pixel == 3 && strcmp(g->photometric, "YBR_FULL_422") == 0 &&
+           !dcm_element_is_encapsulated(dcm_dataset_get(ds, DCM_TAG_PixelData));
+}
+
+/* Bytes of frame `index` of native pixel data, and where it starts: the
+ * frames are contiguous (PS3.5 8.1.1). */
+static int native_frame(const struct dcm_dataset *ds, uint32_t index, size_t flen,
+                        const uint8_t **p, struct ferry_error **err)
+{
+    const struct dcm_element *pd = dcm_dataset_get(ds, DCM_TAG_PixelData);
+    const uint8_t *v = dcm_element_value(pd);
+    if (!v || (uint64_t)dcm_element_length(pd) < (uint64_t)flen * (index + 1))
+        return ferry_error_set(err, -EINVAL,
+                               "pixel data: %u bytes of native pixel data hold fewer than "
+                               "%u frames of %zu bytes",
+                               v ? dcm_element_length(pd) : 0, index + 1, flen);
+    *p = v + (size_t)index * flen;
+    return 0;
+}
+
+/* A native YBR_FULL_422 frame as YBR_FULL, colour-by-pixel: each pixel gets
+ * the chrominance its pair shares, so nothing is lost or made up, and every
+ * codec can take it. */
+static int expand_422(const struct dcm_dataset *ds, uint32_t index, const struct ferry_frame *g,
+                      uint8_t **out, struct ferry_frame *out_geom, struct ferry_error **err)
+{
+    if (g->columns % 2 != 0)
+        return ferry_error_set(err, -EINVAL,
+                               "pixel data: native YBR_FULL_422 with an odd number of columns "
+                               "(%u) has no whole pixel pairs",
+                               g->columns);
+    size_t bytes = g->bits_allocated / 8u, full = work_frame_size(g);
+    size_t packed = full / 3 * 2;
+    const uint8_t *in;
+    int rc = native_frame(ds, index, packed, &in, err);
+    if (rc < 0)
+        return rc;
+    uint8_t *buf = malloc(full);
+    if (!buf)
+        return ferry_error_set(err, -ENOMEM, "pixel data: out of memory for a %zu-byte frame",
+                               full);
+    size_t pairs = (size_t)g->rows * g->columns / 2;
+    for (size_t i = 0; i < pairs; i++) {
+        const uint8_t *y1 = in + 4 * bytes * i, *y2 = y1 + bytes, *cb = y2 + bytes,
+                      *cr = cb + bytes;
+        uint8_t *o = buf + 6 * bytes * i;
+        memcpy(o, y1, bytes);
+        memcpy(o + bytes, cb, bytes);
+        memcpy(o + 2 * bytes, cr, bytes);
+        memcpy(o + 3 * bytes, y2, bytes);
+        memcpy(o + 4 * bytes, cb, bytes);
+        memcpy(o + 5 * bytes, cr, bytes);
+    }
+    *out_geom = *g;
+    snprintf(out_geom->photometric, sizeof out_geom->photometric, "YBR_FULL");
+    out_geom->planar_configuration = 0;
+    *out = buf;
+    return 0;
+}
+
 /* Decode frame `index` of the source (not cached yet) into a new buffer. */
 static int source_decode(struct work_source *src, uint32_t index, const struct ferry_frame *g,
                          uint8_t **out, struct ferry_frame *out_geom, struct ferry_error **err)
@@ -91,8 +163,9 @@ static int source_decode(struct work_source *src, uint32_t index, const struct f
     const char *ts = dcm_dataset_transfer_syntax(ds);
     size_t flen = work_frame_size(g);
     if (!flen)
-        return ferry_error_set(err, -ENOTSUP, "pixel data: %u bits allocated is not supported",
-                               g->bits_allocated);
+        return unsupported_bits(g, err);
+    if (!dcm_element_is_encapsulated(dcm_dataset_get(ds, DCM_TAG_PixelData)))
+        return expand_422(ds, index, g, out, out_geom, err);
     uint32_t first, count;
     int rc = dcm_dataset_frame_fragments(ds, index, &first, &count, err);
     if (rc < 0)
@@ -172,8 +245,9 @@ out_free:
     return rc;
 }
 
-/* Frame `index` of the source: native bytes in place, or decoded once and
- * cached for every pipeline of the source. */
+/* Frame `index` of the source: native bytes in place, or decoded (or
+ * expanded from native YBR_FULL_422) once and cached for every pipeline of
+ * the source. */
 static int source_frame(struct work_source *src, uint32_t index, const uint8_t **pixels,
                         size_t *length, struct ferry_frame *geometry, struct ferry_error **err)
 {
@@ -187,17 +261,11 @@ static int source_frame(struct work_source *src, uint32_t index, const uint8_t *
                                index, frames);
     size_t flen = work_frame_size(&g);
     if (!flen)
-        return ferry_error_set(err, -ENOTSUP, "pixel data: %u bits allocated is not supported",
-                               g.bits_allocated);
+        return unsupported_bits(&g, err);
     const struct dcm_element *pd = dcm_dataset_get(src->ds, DCM_TAG_PixelData);
-    if (!dcm_element_is_encapsulated(pd)) {
-        const uint8_t *v = dcm_element_value(pd);
-        if (!v || (uint64_t)dcm_element_length(pd) < (uint64_t)flen * (index + 1))
-            return ferry_error_set(err, -EINVAL,
-                                   "pixel data: %u bytes of native pixel data hold fewer than "
-                                   "%u frames of %zu bytes",
-                                   v ? dcm_element_length(pd) : 0, index + 1, flen);
-        *pixels = v + (size_t)index * flen;
+    if (!dcm_element_is_encapsulated(pd) && !native_422(src->ds, &g)) {
+        if ((rc = native_frame(src->ds, index, flen, pixels, err)) < 0)
+            return rc;
         *length = flen;
         if (geometry)
             *geometry = g;
@@ -246,6 +314,19 @@ static int source_frame(struct work_source *src, uint32_t index, const uint8_t *
     return 0;
 }
 
+/* Where the run's frames come from: the received instance, or, after a
+ * compress step re-encoded the run's data set, that data set. */
+static struct work_source *current_source(struct ferry_instance *inst, struct ferry_error **err)
+{
+    if (!inst->reencoded)
+        return inst->src;
+    if (!inst->cur)
+        inst->cur = work_source_new(inst->ds, inst->src->reg, inst->src->context);
+    if (!inst->cur)
+        ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+    return inst->cur;
+}
+
 int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8_t **pixels,
                         size_t *length, struct ferry_frame *geometry, struct ferry_error **err)
 {
@@ -259,7 +340,31 @@ int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8
             *geometry = inst->geom;
         return 0;
     }
-    return source_frame(inst->src, index, pixels, length, geometry, err);
+    struct work_source *src = current_source(inst, err);
+    return src ? source_frame(src, index, pixels, length, geometry, err) : -ENOMEM;
+}
+
+uint8_t *work_instance_take_frame(struct ferry_instance *inst, uint32_t index)
+{
+    uint8_t *p = NULL;
+    if (inst->frames) {
+        if (index < inst->n_frames) {
+            p = inst->frames[index];
+            inst->frames[index] = NULL;
+        }
+        return p;
+    }
+    struct work_source *src = inst->reencoded ? inst->cur : inst->src;
+    if (!src)
+        return NULL;
+    pthread_mutex_lock(&src->lock);
+    /* One reference: this run's. No other thread can reach the cache. */
+    if (atomic_load(&src->refs) == 1 && src->frames && index < src->n_frames) {
+        p = src->frames[index];
+        src->frames[index] = NULL;
+    }
+    pthread_mutex_unlock(&src->lock);
+    return p;
 }
 
 void work_instance_free_frames(struct ferry_instance *inst)
@@ -270,6 +375,8 @@ void work_instance_free_frames(struct ferry_instance *inst)
     free(inst->frames);
     inst->frames = NULL;
     inst->n_frames = 0;
+    work_source_unref(inst->cur);
+    inst->cur = NULL;
 }
 
 /* Give the run its own copy of every frame (once), so that frames can be
@@ -283,14 +390,15 @@ static int own_frames(struct ferry_instance *inst, struct ferry_error **err)
     int rc = work_pixel_geometry(inst->ds, &g, &frames, err);
     if (rc < 0)
         return rc;
-    uint8_t **copy = calloc(frames, sizeof *copy);
+    struct work_source *src = current_source(inst, err);
+    uint8_t **copy = src ? calloc(frames, sizeof *copy) : NULL;
     if (!copy)
         return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
     struct ferry_frame fg = g;
     for (uint32_t i = 0; i < frames; i++) {
         const uint8_t *p;
         size_t len;
-        rc = source_frame(inst->src, i, &p, &len, &fg, err);
+        rc = source_frame(src, i, &p, &len, &fg, err);
         if (rc == 0 && !(copy[i] = malloc(len)))
             rc = ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
         if (rc < 0) {

@@ -33,6 +33,11 @@ struct ferry_instance {
     uint32_t n_frames;
     struct ferry_frame geom;
     bool pixels_replaced;              /* frames differ from what ds encodes */
+    /* Once a compress step has re-encoded ds, its frames are ds's, no longer
+     * the source's: later steps read them through `cur`, a source over ds
+     * made when first needed (and dropped at the next re-encoding). */
+    bool reencoded;
+    struct work_source *cur;
 };
 
 /* The geometry of the pixel data ds describes, and its number of frames.
@@ -46,24 +51,58 @@ int work_pixel_geometry(const struct dcm_dataset *ds, struct ferry_frame *g, uin
 size_t work_frame_size(const struct ferry_frame *g);
 
 /* Frame `index` of the instance as native pixels: the run's own frames if
- * any, else the source's (decoded once and cached). Borrowed. */
+ * any, else those of the data set as the last compress step left it, else
+ * the source's (decoded once and cached). Borrowed. */
 int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8_t **pixels,
                         size_t *length, struct ferry_frame *geometry, struct ferry_error **err);
+
+/* Frame `index` as a malloc'd buffer the caller takes over, when the run
+ * can give it up without a copy: its own frame, or a frame the source
+ * decoded that no one else can read (the source is the run's alone). Else
+ * NULL: the caller copies what work_instance_frame() gives. Call it after
+ * work_instance_frame() succeeded for that frame. */
+uint8_t *work_instance_take_frame(struct ferry_instance *inst, uint32_t index);
 
 /* Replace frame `index` of the run (copying every other frame from the
  * source first). */
 int work_instance_set_frame(struct ferry_instance *inst, uint32_t index, const uint8_t *pixels,
                             size_t length, const struct ferry_frame *geometry);
 
+/* Which offset table indexes the frames of encapsulated output (a compress
+ * step's `offset-table` parameter). */
+enum work_offset_table {
+    WORK_OFFSET_TABLE_AUTO = 0,     /* the Basic Offset Table while its 32-bit offsets
+                                     * reach every frame, else the Extended one */
+    WORK_OFFSET_TABLE_BASIC = 1,    /* the Basic Offset Table; left empty when the
+                                     * frames pass what it can address */
+    WORK_OFFSET_TABLE_EXTENDED = 2, /* the Extended Offset Table, with an empty Basic
+                                     * Offset Table (PS3.3 C.7.6.3.1.8) */
+};
+
+/* How a compress step re-encodes. */
+struct work_encode_opts {
+    bool new_uid_on_lossy;               /* PS3.3 C.7.6.1.1.5; default true */
+    enum work_offset_table offset_table;
+};
+
+/* True if frames of these encoded lengths (one fragment each, before
+ * padding) get the Extended Offset Table under `mode`: always for EXTENDED,
+ * never for BASIC, and for AUTO when the Basic Offset Table's 32-bit entry of
+ * the last frame would overflow. */
+bool work_wants_extended_offsets(enum work_offset_table mode, const uint64_t *lengths,
+                                 uint32_t frames);
+
 /* Re-encode the instance's pixel data with `codec` (state from its
  * configure()), or as native Explicit VR Little Endian when codec is NULL,
  * updating the pixel module, the transfer syntax and, when lossy, the lossy
- * compression attributes (and the SOP Instance UID when new_uid_on_lossy).
- * *lossy says whether information was lost. */
+ * compression attributes (and the SOP Instance UID when
+ * opts->new_uid_on_lossy). *lossy says whether information was lost. */
 int work_instance_encode(struct ferry_instance *inst, const struct ferry_codec *codec,
-                         void *codec_state, bool new_uid_on_lossy, bool *lossy,
+                         void *codec_state, const struct work_encode_opts *opts, bool *lossy,
                          struct ferry_error **err);
 
+/* Drop the run's own frames and its source over ds (after a re-encoding,
+ * and when the run ends). */
 void work_instance_free_frames(struct ferry_instance *inst);
 
 #endif

@@ -43,13 +43,21 @@ struct work_step_spec {
 struct work_pipeline;
 
 /* Compile a pipeline: find each step's codec or plugin step in `reg`
- * (borrowed for the pipeline's life) and let it validate its parameters.
+ * (borrowed for the pipeline's life) and let it validate its parameters. A
+ * compress step names a codec, a transfer syntax UID, or explicit-little
+ * (also explicit-vr-little-endian, uncompressed): decompress.
  * Parameters of a compress step that the host itself reads:
  *   lossy-new-uid  yes|no   new SOP Instance UID when the result is lossy
  *                           (default yes, as PS3.3 C.7.6.1.1.5 requires)
  *   on-failure     fail|uncompressed   what a codec failure does (default
  *                           fail: the job fails and is retried; uncompressed:
  *                           the instance goes on in Explicit VR LE)
+ *   offset-table   auto|basic|extended  which table indexes the frames
+ *                           (default auto: the Basic Offset Table, or the
+ *                           Extended one, PS3.3 C.7.6.3.1.8, once the frames
+ *                           pass the 4 GiB its 32-bit offsets reach; basic
+ *                           leaves it empty then; extended always writes the
+ *                           Extended Offset Table with an empty Basic one)
  * The rest go to the codec's configure().
  * On error returns NULL, sets *err ("step 2 (compress jpeg-ls-lossless):
  * parameter 'near': ...") and, when the fault is one parameter, *bad_step and

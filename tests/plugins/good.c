@@ -1,6 +1,8 @@
-/* A well-formed test plugin: one codec ("test-invert", decode and encode of
- * a private syntax that stores each byte inverted) and one step
- * ("test-mark", which sets Study Description from its `text` parameter). */
+/* A well-formed test plugin: two codecs ("test-invert", decode and encode of
+ * a private syntax that stores each byte inverted; "test-lossy", a private
+ * lossy syntax that clears the lowest bit of each byte, and with `fail: yes`
+ * fails every frame) and one step ("test-mark", which sets Study
+ * Description from its `text` parameter). */
 #include <errno.h>
 #include <ferry/plugin.h>
 #include <stdio.h>
@@ -13,12 +15,13 @@ static int invert_decode(void *state, const struct ferry_frame *in_geom, const u
                          struct ferry_frame *out_geom, struct ferry_diag *diag)
 {
     (void)state; (void)in_geom; (void)out_geom;
-    if (in_len != out_len) {
+    /* An odd frame comes with its fragment's pad byte. */
+    if (in_len != out_len && !(out_len % 2 == 1 && in_len == out_len + 1)) {
         snprintf(diag->message, sizeof diag->message, "frame is %zu bytes, expected %zu",
                  in_len, out_len);
         return -EINVAL;
     }
-    for (size_t i = 0; i < in_len; i++)
+    for (size_t i = 0; i < out_len; i++)
         out[i] = (uint8_t)~in[i];
     return 0;
 }
@@ -46,6 +49,65 @@ static const struct ferry_codec invert = {
     .flags = FERRY_CODEC_DECODE | FERRY_CODEC_ENCODE,
     .decode = invert_decode,
     .encode = invert_encode,
+};
+
+static int lossy_configure(const struct ferry_param *params, uint32_t n, void **state,
+                           struct ferry_diag *diag)
+{
+    static int fail = 1;
+    *state = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (strcmp(params[i].key, "fail") != 0 || strcmp(params[i].value, "yes") != 0) {
+            diag->param = (int32_t)i;
+            snprintf(diag->message, sizeof diag->message, "only fail: yes is known");
+            return -EINVAL;
+        }
+        *state = &fail;
+    }
+    return 0;
+}
+
+static int lossy_decode(void *state, const struct ferry_frame *in_geom, const uint8_t *in,
+                        size_t in_len, uint8_t *out, size_t out_len,
+                        struct ferry_frame *out_geom, struct ferry_diag *diag)
+{
+    (void)state; (void)in_geom; (void)out_geom;
+    if (in_len != out_len && !(out_len % 2 == 1 && in_len == out_len + 1)) {
+        snprintf(diag->message, sizeof diag->message, "frame is %zu bytes, expected %zu",
+                 in_len, out_len);
+        return -EINVAL;
+    }
+    memcpy(out, in, out_len);
+    return 0;
+}
+
+static int lossy_encode(void *state, const struct ferry_host *h, const struct ferry_frame *geom,
+                        const uint8_t *in, size_t in_len, struct ferry_encoded *out,
+                        struct ferry_diag *diag)
+{
+    if (state) {
+        snprintf(diag->message, sizeof diag->message, "failing on purpose");
+        return -EIO;
+    }
+    out->bytes = h->alloc(in_len);
+    if (!out->bytes)
+        return -ENOMEM;
+    for (size_t i = 0; i < in_len; i++)
+        out->bytes[i] = in[i] & 0xFEu;
+    out->length = in_len;
+    out->frame = *geom;
+    out->lossy = 1;
+    return 0;
+}
+
+static const struct ferry_codec lossy = {
+    .size = sizeof(struct ferry_codec),
+    .name = "test-lossy",
+    .transfer_syntax = "1.2.826.0.1.3680043.10.1.2",
+    .flags = FERRY_CODEC_DECODE | FERRY_CODEC_ENCODE | FERRY_CODEC_LOSSY,
+    .configure = lossy_configure,
+    .decode = lossy_decode,
+    .encode = lossy_encode,
 };
 
 static int mark_configure(const struct ferry_host *h, const struct ferry_param *params,
@@ -83,7 +145,7 @@ static const struct ferry_step mark = {
     .run = mark_run,
 };
 
-static const struct ferry_codec *const codecs[] = { &invert };
+static const struct ferry_codec *const codecs[] = { &invert, &lossy };
 static const struct ferry_step *const steps[] = { &mark };
 
 static const struct ferry_plugin plugin = {
@@ -92,7 +154,7 @@ static const struct ferry_plugin plugin = {
     .version = "1",
     .description = "the loader's well-formed test plugin",
     .codecs = codecs,
-    .n_codecs = 1,
+    .n_codecs = 2,
     .steps = steps,
     .n_steps = 1,
 };

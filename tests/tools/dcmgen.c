@@ -377,6 +377,13 @@ static int cmd_ct(const struct opts *o)
         common_attributes(ds, o, study, series, "CT");
         CHECK(dcm_dataset_set_string(ds, DCM_TAG_SeriesDescription, DCM_VR_NONE, "ABDOMEN-CHEST 1.25mm"));
         CHECK(dcm_dataset_set_string(ds, DCM_TAG_BodyPartExamined, DCM_VR_NONE, "CHEST"));
+        /* What dciodvfy asks of a CT Image besides the above: Patient
+         * Position (General Series, 2C: required for CT), Position
+         * Reference Indicator (Frame of Reference, 2: may be empty) and
+         * Acquisition Number (CT Image, 2). */
+        CHECK(dcm_dataset_set_string(ds, DCM_TAG_PatientPosition, DCM_VR_NONE, "FFS"));
+        CHECK(dcm_dataset_set_string(ds, DCM_TAG_PositionReferenceIndicator, DCM_VR_NONE, ""));
+        CHECK(dcm_dataset_set_uint(ds, DCM_TAG_AcquisitionNumber, DCM_VR_NONE, 1));
         CHECK(dcm_dataset_set_double(ds, DCM_TAG_SliceThickness, DCM_VR_NONE, 1.25));
         CHECK(dcm_dataset_set_double(ds, DCM_TAG_KVP, DCM_VR_NONE, 120));
         CHECK(dcm_dataset_set_uint(ds, DCM_TAG_InstanceNumber, DCM_VR_NONE, s + 1));
@@ -514,6 +521,20 @@ static int cmd_image(const struct opts *o)
     common_attributes(ds, o, study, series, "OT");
     CHECK(dcm_dataset_set_string(ds, DCM_TAG_ConversionType, DCM_VR_NONE, "SYN"));
     CHECK(dcm_dataset_set_uint(ds, DCM_TAG_InstanceNumber, DCM_VR_NONE, 1));
+    /* Type 2C elements an SC image carries empty (no body part, no
+     * orientation), and the SC Multi-frame module's Type 1 and 1C ones. The
+     * multi-frame SC IODs allow MONOCHROME2 and RGB only: other
+     * photometric interpretations are still written, for codec tests, and
+     * dciodvfy says so. */
+    CHECK(dcm_dataset_set_string(ds, DCM_TAG_Laterality, DCM_VR_NONE, ""));
+    CHECK(dcm_dataset_set_string(ds, DCM_TAG_PatientOrientation, DCM_VR_NONE, ""));
+    CHECK(dcm_dataset_set_string(ds, DCM_TAG_BurnedInAnnotation, DCM_VR_NONE, "NO"));
+    if (o->frames > 1 && strcmp(pi, "MONOCHROME2") == 0) {
+        CHECK(dcm_dataset_set_string(ds, DCM_TAG_PresentationLUTShape, DCM_VR_NONE, "IDENTITY"));
+        CHECK(dcm_dataset_set_double(ds, DCM_TAG_RescaleIntercept, DCM_VR_NONE, 0));
+        CHECK(dcm_dataset_set_double(ds, DCM_TAG_RescaleSlope, DCM_VR_NONE, 1));
+        CHECK(dcm_dataset_set_string(ds, DCM_TAG_RescaleType, DCM_VR_NONE, "US"));
+    }
     CHECK(dcm_dataset_set_uint(ds, DCM_TAG_SamplesPerPixel, DCM_VR_NONE, o->spp));
     CHECK(dcm_dataset_set_string(ds, DCM_TAG_PhotometricInterpretation, DCM_VR_NONE, pi));
     if (o->spp == 3)

@@ -272,8 +272,10 @@ struct ferry_codec {
                      struct ferry_diag *diag);
     void (*release)(void *state);
 
-    /* Decode one frame (the bytes of all its fragments, concatenated) into
-     * `out`, which holds rows * columns * samples * bits_allocated/8 bytes.
+    /* Decode one frame (the bytes of all its fragments, concatenated; the
+     * last may end in the pad byte that makes a fragment's length even,
+     * PS3.5 A.4) into `out`, which holds rows * columns * samples *
+     * bits_allocated/8 bytes.
      * `in_geom` is the data set's geometry; `out_geom` (pre-filled by the host
      * with a copy of in_geom) is updated to the layout written: for example
      * photometric "RGB" after decoding a YCbCr JPEG. */

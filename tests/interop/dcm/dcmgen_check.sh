@@ -56,4 +56,22 @@ if "$DCMGEN" image --rows 4 --cols 4 --patient-name "张三" --out "$tmp/bad.dcm
     fail "a Chinese name without a charset was accepted"
 fi
 grep -q "cannot be written in the default character set" "$tmp/err" || fail "error text: $(cat "$tmp/err")"
+# The CT series and the images are valid for dicom3tools' dciodvfy: no
+# errors (the SC images keep an empty Laterality, which it warns about; the
+# multi-frame SC IODs take planar configuration 0 and MONOCHROME2 only).
+if command -v dciodvfy >/dev/null 2>&1; then
+    "$DCMGEN" image --rows 5 --cols 7 --bits-allocated 8 --spp 3 --frames 2 --out "$tmp/rgb0.dcm"
+    for f in "$tmp/ct-explicit/CT000001.dcm" "$tmp/rgb0.dcm"; do
+        dciodvfy "$f" > "$tmp/vfy" 2>&1 || true
+        if grep -q "^Error" "$tmp/vfy"; then
+            cat "$tmp/vfy"
+            fail "dciodvfy finds errors in $f"
+        fi
+    done
+    "$DCMGEN" image --rows 16 --cols 16 --frames 2 --out "$tmp/mf.dcm"
+    dciodvfy "$tmp/mf.dcm" > "$tmp/vfy" 2>&1 || true
+    grep -q "^Error" "$tmp/vfy" && { cat "$tmp/vfy"; fail "dciodvfy finds errors in a multi-frame image"; }
+else
+    echo "note: dciodvfy (dicom3tools) is not installed; the IOD checks were skipped"
+fi
 echo "dcmgen: all checks passed"

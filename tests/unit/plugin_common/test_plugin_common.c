@@ -136,11 +136,45 @@ START_TEST(test_layout_errors)
 }
 END_TEST
 
+START_TEST(test_canonical)
+{
+    static const unsigned allocs[] = { 8, 16, 32 };
+    for (size_t a = 0; a < 3; a++) {
+        unsigned ba = allocs[a], bytes = ba / 8;
+        for (unsigned bs = 1; bs <= (ba < 31 ? ba : 31); bs++) { /* the layout takes 31 */
+            struct ferry_frame g = geom(3, 5, 1, (uint16_t)ba, (uint16_t)bs, 0, 0);
+            struct fs_layout l;
+            char msg[200];
+            ck_assert_int_eq(fs_layout_from_frame(&g, FS_ALLOC_8 | FS_ALLOC_16 | FS_ALLOC_32, 32,
+                                                  &l, msg, sizeof msg), 0);
+            uint8_t frame[15 * 4];
+            memset(frame, 0, sizeof frame);
+            /* every sample at its largest value: canonical */
+            for (size_t i = 0; i < 15; i++)
+                for (unsigned k = 0; k < bytes; k++)
+                    frame[i * bytes + k] =
+                        (uint8_t)(((1ull << bs) - 1) >> (8 * k));
+            ck_assert_msg(fs_is_canonical_unsigned(frame, &l), "%u/%u", ba, bs);
+            if (bs < ba) {
+                /* one bit above Bits Stored in the last sample */
+                frame[14 * bytes + bs / 8] |= (uint8_t)(1u << (bs % 8));
+                ck_assert_msg(!fs_is_canonical_unsigned(frame, &l), "%u/%u junk", ba, bs);
+            }
+            l.is_signed = true;
+            ck_assert(!fs_is_canonical_unsigned(frame, &l));
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plugin_common");
     TCase *tc = tcase_create("rows");
     tcase_add_test(tc, test_rows);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("canonical");
+    tcase_add_test(tc, test_canonical);
     suite_add_tcase(s, tc);
     tc = tcase_create("layout_errors");
     tcase_add_test(tc, test_layout_errors);

@@ -1,6 +1,7 @@
 /* Unit tests for src/work: the plugin host (struct ferry_host over dcm) and
  * pipelines, with the test plugins of tests/plugins/ (test-invert: a codec
- * that stores each byte inverted; test-mark: a step that sets Study
+ * that stores each byte inverted; test-lossy: a lossy codec that clears each
+ * byte's lowest bit, or fails on purpose; test-mark: a step that sets Study
  * Description). */
 #include "work/work-private.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #define TS_INVERT "1.2.826.0.1.3680043.10.1.1"
+#define TS_LOSSY "1.2.826.0.1.3680043.10.1.2"
 
 static struct work_registry *reg;
 
@@ -359,7 +361,7 @@ START_TEST(test_codec_failure_and_fallback)
     err = NULL;
     ck_assert_int_eq(work_pipeline_run(withfb, s3, &out, &res, &err), 0);
     ck_assert(res.fell_back);
-    ck_assert_str_eq(res.reason, "pixel data: 12 bits allocated is not supported");
+    ck_assert_str_eq(res.reason, "pixel data: Bits Allocated 12 is not supported (8, 16 or 32)");
     ck_assert_str_eq(dcm_dataset_transfer_syntax(out), DCM_UID_ExplicitVRLittleEndian);
     dcm_dataset_unref(out);
     work_source_unref(s3);
@@ -374,6 +376,471 @@ START_TEST(test_codec_failure_and_fallback)
 }
 END_TEST
 
+
+/* A 3-frame 3x3 8-bit image: frames of 9 bytes, odd, so that fragments get
+ * a pad byte. */
+static struct dcm_dataset *image8(void)
+{
+    struct dcm_dataset *ds = image(NULL, NULL);
+    dcm_dataset_set_uint(ds, DCM_TAG_Rows, DCM_VR_US, 3);
+    dcm_dataset_set_uint(ds, DCM_TAG_Columns, DCM_VR_US, 3);
+    dcm_dataset_set_uint(ds, DCM_TAG_BitsAllocated, DCM_VR_US, 8);
+    dcm_dataset_set_uint(ds, DCM_TAG_BitsStored, DCM_VR_US, 8);
+    dcm_dataset_set_uint(ds, DCM_TAG_HighBit, DCM_VR_US, 7);
+    uint8_t px[28];
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)(i * 9 + 1);
+    px[27] = 0;
+    ck_assert_int_eq(dcm_dataset_set(ds, DCM_TAG_PixelData, DCM_VR_OB, px, sizeof px), 0);
+    return ds;
+}
+
+static uint64_t ov_at(const struct dcm_dataset *ds, uint32_t tag, uint32_t i)
+{
+    const struct dcm_element *el = dcm_dataset_get(ds, tag);
+    ck_assert_ptr_nonnull(el);
+    ck_assert_uint_ge(dcm_element_length(el), 8 * (i + 1));
+    const uint8_t *v = dcm_element_value(el);
+    uint64_t x = 0;
+    for (int b = 7; b >= 0; b--)
+        x = x << 8 | v[8 * i + (uint32_t)b];
+    return x;
+}
+
+/* Run `p` on `ds` and give back the output (owned by the caller). */
+static struct dcm_dataset *run1(struct work_pipeline *p, struct dcm_dataset *ds,
+                                struct work_result *res)
+{
+    struct work_source *src = work_source_new(ds, reg, "test");
+    struct dcm_dataset *out = NULL;
+    struct ferry_error *err = NULL;
+    int rc = work_pipeline_run(p, src, &out, res, &err);
+    ck_assert_msg(rc == 0, "%s", ferry_error_message(err));
+    work_source_unref(src);
+    return out;
+}
+
+/* Decode `enc` back to native and compare with the pixels of `orig`. */
+static void check_round_trip(struct dcm_dataset *enc, const struct dcm_dataset *orig)
+{
+    struct work_pipeline *back = pipeline1(WORK_STEP_COMPRESS, "explicit-little", NULL, 0);
+    struct work_result res;
+    struct dcm_dataset *nat = run1(back, enc, &res);
+    const uint8_t *a, *b;
+    uint32_t na, nb;
+    native_bytes(orig, &a, &na);
+    native_bytes(nat, &b, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_mem_eq(a, b, na);
+    dcm_dataset_unref(nat);
+    work_pipeline_free(back);
+}
+
+START_TEST(test_offset_tables)
+{
+    struct dcm_dataset *ds = image8();
+    struct work_result res;
+
+    /* auto (the default): a Basic Offset Table over padded fragments. */
+    struct work_pipeline *p = pipeline1(WORK_STEP_COMPRESS, "test-invert", NULL, 0);
+    struct dcm_dataset *out = run1(p, ds, &res);
+    const struct dcm_element *pd = dcm_dataset_get(out, DCM_TAG_PixelData);
+    const uint8_t *bot;
+    uint32_t botlen;
+    ck_assert_int_eq(dcm_element_offset_table(pd, &bot, &botlen), 0);
+    ck_assert_uint_eq(botlen, 12);
+    ck_assert_uint_eq(bot[4], 18); /* 8 + 9 + the pad byte */
+    ck_assert_uint_eq(bot[8], 36);
+    ck_assert_ptr_null(dcm_dataset_get(out, DCM_TAG_ExtendedOffsetTable));
+    check_round_trip(out, ds);
+    dcm_dataset_unref(out);
+    work_pipeline_free(p);
+
+    /* extended: the Extended Offset Table and its lengths, an empty Basic
+     * Offset Table, and the frames are found through it. */
+    struct ferry_param ext[] = { { "offset-table", "extended" } };
+    p = pipeline1(WORK_STEP_COMPRESS, "test-invert", ext, 1);
+    out = run1(p, ds, &res);
+    pd = dcm_dataset_get(out, DCM_TAG_PixelData);
+    ck_assert_int_eq(dcm_element_offset_table(pd, &bot, &botlen), 0);
+    ck_assert_uint_eq(botlen, 0);
+    ck_assert_str_eq(dcm_vr_name(dcm_element_vr(dcm_dataset_get(out, DCM_TAG_ExtendedOffsetTable))),
+                     "OV");
+    for (uint32_t f = 0; f < 3; f++) {
+        ck_assert_uint_eq(ov_at(out, DCM_TAG_ExtendedOffsetTable, f), 18u * f);
+        ck_assert_uint_eq(ov_at(out, DCM_TAG_ExtendedOffsetTableLengths, f), 9);
+    }
+    ck_assert_uint_eq(dcm_element_length(dcm_dataset_get(out, DCM_TAG_ExtendedOffsetTable)), 24);
+    check_round_trip(out, ds);
+
+    /* Re-encoding drops the tables of the old encoding. */
+    struct work_pipeline *again = pipeline1(WORK_STEP_COMPRESS, "test-lossy", NULL, 0);
+    struct dcm_dataset *out2 = run1(again, out, &res);
+    ck_assert_ptr_null(dcm_dataset_get(out2, DCM_TAG_ExtendedOffsetTable));
+    ck_assert_ptr_null(dcm_dataset_get(out2, DCM_TAG_ExtendedOffsetTableLengths));
+    dcm_dataset_unref(out2);
+    work_pipeline_free(again);
+    struct work_pipeline *nat = pipeline1(WORK_STEP_COMPRESS, "explicit-little", NULL, 0);
+    out2 = run1(nat, out, &res);
+    ck_assert_ptr_null(dcm_dataset_get(out2, DCM_TAG_ExtendedOffsetTable));
+    dcm_dataset_unref(out2);
+    work_pipeline_free(nat);
+    dcm_dataset_unref(out);
+    work_pipeline_free(p);
+
+    /* basic: as auto for what fits. */
+    struct ferry_param basic[] = { { "offset-table", "basic" } };
+    p = pipeline1(WORK_STEP_COMPRESS, "test-invert", basic, 1);
+    out = run1(p, ds, &res);
+    ck_assert_int_eq(dcm_element_offset_table(dcm_dataset_get(out, DCM_TAG_PixelData), &bot,
+                                              &botlen), 0);
+    ck_assert_uint_eq(botlen, 12);
+    dcm_dataset_unref(out);
+    work_pipeline_free(p);
+
+    /* A bad value is a config error at that parameter. */
+    struct ferry_param bad[] = { { "on-failure", "fail" }, { "offset-table", "64bit" } };
+    struct work_step_spec spec = { WORK_STEP_COMPRESS, "test-invert", bad, 2 };
+    int bs, bp;
+    struct ferry_error *err = NULL;
+    ck_assert_ptr_null(work_pipeline_new(reg, &spec, 1, &bs, &bp, &err));
+    ck_assert_int_eq(bp, 1);
+    ck_assert_str_eq(err->message, "step 1 (compress test-invert): parameter 'offset-table': "
+                                   "'64bit' is not auto, basic or extended");
+    ferry_error_free(err);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
+START_TEST(test_offset_table_choice)
+{
+    /* auto switches to the Extended Offset Table exactly when the Basic
+     * Offset Table's last entry would not fit 32 bits; what the frames
+     * before the last one take counts, the last one does not. */
+    uint64_t big[3] = { 0x7FFFFFF7ull, 0x7FFFFFF8ull, 0x100000000ull };
+    ck_assert(!work_wants_extended_offsets(WORK_OFFSET_TABLE_AUTO, big, 2));
+    ck_assert(!work_wants_extended_offsets(WORK_OFFSET_TABLE_AUTO, big, 1));
+    /* 8 + 0x7FFFFFF7 + 1 (pad) + 8 + 0x7FFFFFF8 = 0x100000000 */
+    ck_assert(work_wants_extended_offsets(WORK_OFFSET_TABLE_AUTO, big, 3));
+    uint64_t fits[3] = { 0x7FFFFFF8ull, 0x7FFFFFF6ull, 2 }; /* last entry 0xFFFFFFFE */
+    ck_assert(!work_wants_extended_offsets(WORK_OFFSET_TABLE_AUTO, fits, 3));
+    uint64_t over[4] = { 0x7FFFFFF8ull, 0x7FFFFFF4ull, 1, 2 }; /* 0xFFFFFFFC + 8 + 2 */
+    ck_assert(work_wants_extended_offsets(WORK_OFFSET_TABLE_AUTO, over, 4));
+    ck_assert(!work_wants_extended_offsets(WORK_OFFSET_TABLE_BASIC, big, 3));
+    uint64_t small[1] = { 10 };
+    ck_assert(work_wants_extended_offsets(WORK_OFFSET_TABLE_EXTENDED, small, 1));
+}
+END_TEST
+
+START_TEST(test_lossy_attributes)
+{
+    struct dcm_dataset *ds = image(NULL, NULL);
+    dcm_dataset_set_string(ds, DCM_TAG_ImageType, DCM_VR_CS, "ORIGINAL\\PRIMARY\\AXIAL");
+    dcm_dataset_set_uint(ds, DCM_TAG_SmallestImagePixelValue, DCM_VR_US, 0);
+    dcm_dataset_set_uint(ds, DCM_TAG_LargestImagePixelValue, DCM_VR_US, 4095);
+    struct work_result res;
+    struct work_pipeline *p = pipeline1(WORK_STEP_COMPRESS, "test-lossy", NULL, 0);
+    struct dcm_dataset *out = run1(p, ds, &res);
+    ck_assert(res.lossy);
+    char buf[128];
+    ck_assert_int_eq(dcm_dataset_get_cstr(out, DCM_TAG_LossyImageCompression, 0, buf, sizeof buf), 2);
+    ck_assert_str_eq(buf, "01");
+    dcm_dataset_get_cstr(out, DCM_TAG_LossyImageCompressionRatio, DCM_ALL_VALUES, buf, sizeof buf);
+    ck_assert_str_eq(buf, "1.00");
+    /* A private syntax has no method term: none is made up. */
+    ck_assert_ptr_null(dcm_dataset_get(out, DCM_TAG_LossyImageCompressionMethod));
+    dcm_dataset_get_cstr(out, DCM_TAG_ImageType, DCM_ALL_VALUES, buf, sizeof buf);
+    ck_assert_str_eq(buf, "DERIVED\\PRIMARY\\AXIAL");
+    /* A new instance that points at its uncompressed predecessor. */
+    dcm_dataset_get_cstr(out, DCM_TAG_SOPInstanceUID, 0, buf, sizeof buf);
+    ck_assert_str_ne(buf, "1.2.3.4.5");
+    ck_assert(strncmp(buf, "2.25.", 5) == 0);
+    struct dcm_dataset *item = dcm_dataset_item(out, DCM_TAG_SourceImageSequence, 0);
+    ck_assert_ptr_nonnull(item);
+    dcm_dataset_get_cstr(item, DCM_TAG_ReferencedSOPInstanceUID, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "1.2.3.4.5");
+    dcm_dataset_get_cstr(item, DCM_TAG_ReferencedSOPClassUID, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, DCM_UID_CTImageStorage);
+    struct dcm_dataset *code = dcm_dataset_item(item, DCM_TAG_PurposeOfReferenceCodeSequence, 0);
+    ck_assert_ptr_nonnull(code);
+    dcm_dataset_get_cstr(code, DCM_TAG_CodeValue, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "121320");
+    /* What the standard recommends besides; extremes that may no longer
+     * hold are gone. */
+    struct dcm_dataset *deriv = dcm_dataset_item(out, DCM_TAG_DerivationCodeSequence, 0);
+    ck_assert_ptr_nonnull(deriv);
+    dcm_dataset_get_cstr(deriv, DCM_TAG_CodeValue, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "113040");
+    dcm_dataset_get_cstr(out, DCM_TAG_DerivationDescription, DCM_ALL_VALUES, buf, sizeof buf);
+    ck_assert_str_eq(buf, "Lossy compression with 1.2.826.0.1.3680043.10.1.2, ratio 1.00:1");
+    ck_assert_ptr_null(dcm_dataset_get(out, DCM_TAG_SmallestImagePixelValue));
+    ck_assert_ptr_null(dcm_dataset_get(out, DCM_TAG_LargestImagePixelValue));
+
+    /* Asked for the syntax it is in, it is passed through, not coded again. */
+    struct dcm_dataset *out2 = run1(p, out, &res);
+    ck_assert(!res.lossy);
+    dcm_dataset_get_cstr(out2, DCM_TAG_LossyImageCompressionRatio, DCM_ALL_VALUES, buf,
+                         sizeof buf);
+    ck_assert_str_eq(buf, "1.00");
+    dcm_dataset_unref(out2);
+    /* Through another syntax (losslessly: nothing added) and lossy again:
+     * the ratio is appended, a second predecessor is listed. */
+    struct work_pipeline *inv = pipeline1(WORK_STEP_COMPRESS, "test-invert", NULL, 0);
+    struct dcm_dataset *mid = run1(inv, out, &res);
+    ck_assert(!res.lossy);
+    dcm_dataset_get_cstr(mid, DCM_TAG_LossyImageCompressionRatio, DCM_ALL_VALUES, buf,
+                         sizeof buf);
+    ck_assert_str_eq(buf, "1.00");
+    out2 = run1(p, mid, &res);
+    dcm_dataset_get_cstr(out2, DCM_TAG_LossyImageCompressionRatio, DCM_ALL_VALUES, buf,
+                         sizeof buf);
+    ck_assert_str_eq(buf, "1.00\\1.00");
+    ck_assert_ptr_nonnull(dcm_dataset_item(out2, DCM_TAG_SourceImageSequence, 1));
+    ck_assert_ptr_null(dcm_dataset_item(out2, DCM_TAG_DerivationCodeSequence, 1));
+    char desc[300];
+    dcm_dataset_get_cstr(out2, DCM_TAG_DerivationDescription, DCM_ALL_VALUES, desc, sizeof desc);
+    ck_assert_str_eq(desc, "Lossy compression with 1.2.826.0.1.3680043.10.1.2, ratio 1.00:1; "
+                           "Lossy compression with 1.2.826.0.1.3680043.10.1.2, ratio 1.00:1");
+    dcm_dataset_unref(out2);
+    dcm_dataset_unref(mid);
+    work_pipeline_free(inv);
+
+    /* A data set that lists methods gets no ratio without a method. */
+    dcm_dataset_set_string(ds, DCM_TAG_LossyImageCompressionRatio, DCM_VR_DS, "10");
+    dcm_dataset_set_string(ds, DCM_TAG_LossyImageCompressionMethod, DCM_VR_CS, "ISO_10918_1");
+    out2 = run1(p, ds, &res);
+    dcm_dataset_get_cstr(out2, DCM_TAG_LossyImageCompressionRatio, DCM_ALL_VALUES, buf,
+                         sizeof buf);
+    ck_assert_str_eq(buf, "10");
+    dcm_dataset_unref(out2);
+    dcm_dataset_unref(out);
+    work_pipeline_free(p);
+
+    /* lossy-new-uid: no keeps the instance. */
+    struct ferry_param keep[] = { { "lossy-new-uid", "no" } };
+    p = pipeline1(WORK_STEP_COMPRESS, "test-lossy", keep, 1);
+    out = run1(p, ds, &res);
+    ck_assert(res.lossy);
+    dcm_dataset_get_cstr(out, DCM_TAG_SOPInstanceUID, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "1.2.3.4.5");
+    ck_assert_ptr_null(dcm_dataset_get(out, DCM_TAG_SourceImageSequence));
+    dcm_dataset_get_cstr(out, DCM_TAG_LossyImageCompression, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "01");
+    dcm_dataset_unref(out);
+    work_pipeline_free(p);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
+START_TEST(test_codec_error_keeps_source)
+{
+    /* An encoder that fails: the job fails with the codec's reason and the
+     * source stays as it was; with on-failure: uncompressed the instance
+     * goes on uncompressed and lossless, with the reason. */
+    struct dcm_dataset *ds = image(NULL, NULL);
+    struct work_pipeline *to = pipeline1(WORK_STEP_COMPRESS, "test-invert", NULL, 0);
+    struct work_result res;
+    struct dcm_dataset *enc = run1(to, ds, &res);
+    struct work_source *src = work_source_new(enc, reg, "test");
+    struct ferry_param fail[] = { { "fail", "yes" } };
+    struct work_pipeline *p = pipeline1(WORK_STEP_COMPRESS, "test-lossy", fail, 1);
+    struct dcm_dataset *out = NULL;
+    struct ferry_error *err = NULL;
+    ck_assert_int_eq(work_pipeline_run(p, src, &out, &res, &err), -EIO);
+    ck_assert_ptr_null(out);
+    ck_assert_str_eq(err->message, "step 1 (compress test-lossy): pixel data: frame 0: "
+                                   "test-lossy encoder: failing on purpose");
+    ck_assert_str_eq(res.reason, err->message);
+    ferry_error_free(err);
+    err = NULL;
+    ck_assert_str_eq(dcm_dataset_transfer_syntax(enc), TS_INVERT);
+    ck_assert(dcm_element_is_encapsulated(dcm_dataset_get(enc, DCM_TAG_PixelData)));
+    ck_assert_uint_eq(dcm_element_fragment_count(dcm_dataset_get(enc, DCM_TAG_PixelData)), 3);
+    ck_assert_ptr_null(dcm_dataset_get(enc, DCM_TAG_LossyImageCompression));
+    work_pipeline_free(p);
+
+    struct ferry_param fb[] = { { "fail", "yes" }, { "on-failure", "uncompressed" } };
+    p = pipeline1(WORK_STEP_COMPRESS, "test-lossy", fb, 2);
+    ck_assert_int_eq(work_pipeline_run(p, src, &out, &res, &err), 0);
+    ck_assert(res.fell_back);
+    ck_assert(!res.lossy);
+    ck_assert_str_eq(res.reason, "pixel data: frame 0: test-lossy encoder: failing on purpose");
+    ck_assert_str_eq(dcm_dataset_transfer_syntax(out), DCM_UID_ExplicitVRLittleEndian);
+    ck_assert_ptr_null(dcm_dataset_get(out, DCM_TAG_LossyImageCompression));
+    const uint8_t *a, *b;
+    uint32_t na, nb;
+    native_bytes(ds, &a, &na);
+    native_bytes(out, &b, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_mem_eq(a, b, na);
+    dcm_dataset_unref(out);
+    work_pipeline_free(p);
+    work_source_unref(src);
+    dcm_dataset_unref(enc);
+    work_pipeline_free(to);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
+START_TEST(test_high_bit_refused)
+{
+    /* Samples whose bits are not the low Bits Stored ones cannot be coded:
+     * refused, not silently truncated. */
+    struct dcm_dataset *ds = image(NULL, NULL);
+    dcm_dataset_set_uint(ds, DCM_TAG_HighBit, DCM_VR_US, 15);
+    struct work_pipeline *p = pipeline1(WORK_STEP_COMPRESS, "test-invert", NULL, 0);
+    struct work_source *src = work_source_new(ds, reg, "test");
+    struct dcm_dataset *out = NULL;
+    struct work_result res;
+    struct ferry_error *err = NULL;
+    ck_assert_int_eq(work_pipeline_run(p, src, &out, &res, &err), -ENOTSUP);
+    ck_assert_str_eq(err->message, "step 1 (compress test-invert): pixel data: High Bit 15 with "
+                                   "Bits Stored 12: only samples whose High Bit is Bits Stored "
+                                   "- 1 can be compressed");
+    ferry_error_free(err);
+    work_source_unref(src);
+    work_pipeline_free(p);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
+
+START_TEST(test_native_ybr_full_422)
+{
+    /* Native YBR_FULL_422 holds Y1 Y2 Cb Cr per pair of pixels (PS3.3
+     * C.7.6.3.1.2): codecs get it as YBR_FULL, each pixel with its pair's
+     * chrominance, and the output says YBR_FULL. */
+    struct dcm_dataset *ds = image(NULL, NULL);
+    dcm_dataset_set_uint(ds, DCM_TAG_Rows, DCM_VR_US, 1);
+    dcm_dataset_set_uint(ds, DCM_TAG_Columns, DCM_VR_US, 4);
+    dcm_dataset_set_uint(ds, DCM_TAG_SamplesPerPixel, DCM_VR_US, 3);
+    dcm_dataset_set_uint(ds, DCM_TAG_PlanarConfiguration, DCM_VR_US, 0);
+    dcm_dataset_set_uint(ds, DCM_TAG_BitsAllocated, DCM_VR_US, 8);
+    dcm_dataset_set_uint(ds, DCM_TAG_BitsStored, DCM_VR_US, 8);
+    dcm_dataset_set_uint(ds, DCM_TAG_HighBit, DCM_VR_US, 7);
+    dcm_dataset_set_string(ds, DCM_TAG_PhotometricInterpretation, DCM_VR_CS, "YBR_FULL_422");
+    dcm_dataset_remove(ds, DCM_TAG_NumberOfFrames);
+    const uint8_t packed[8] = { 10, 11, 100, 200, 12, 13, 101, 201 };
+    ck_assert_int_eq(dcm_dataset_set(ds, DCM_TAG_PixelData, DCM_VR_OB, packed, 8), 0);
+    struct work_pipeline *p = pipeline1(WORK_STEP_COMPRESS, "test-invert", NULL, 0);
+    struct work_result res;
+    struct dcm_dataset *out = run1(p, ds, &res);
+    char pi[32];
+    dcm_dataset_get_cstr(out, DCM_TAG_PhotometricInterpretation, 0, pi, sizeof pi);
+    ck_assert_str_eq(pi, "YBR_FULL");
+    struct work_pipeline *back = pipeline1(WORK_STEP_COMPRESS, "explicit-little", NULL, 0);
+    struct dcm_dataset *nat = run1(back, out, &res);
+    const uint8_t *b;
+    uint32_t nb;
+    native_bytes(nat, &b, &nb);
+    const uint8_t full[12] = { 10, 100, 200, 11, 100, 200, 12, 101, 201, 13, 101, 201 };
+    ck_assert_uint_eq(nb, 12);
+    ck_assert_mem_eq(b, full, 12);
+    dcm_dataset_unref(nat);
+    dcm_dataset_unref(out);
+
+    /* Asked for native, it stays as it is. */
+    out = run1(back, ds, &res);
+    native_bytes(out, &b, &nb);
+    ck_assert_uint_eq(nb, 8);
+    dcm_dataset_unref(out);
+
+    /* An odd number of columns has no whole pairs. */
+    dcm_dataset_set_uint(ds, DCM_TAG_Columns, DCM_VR_US, 3);
+    struct work_source *src = work_source_new(ds, reg, "test");
+    struct ferry_error *err = NULL;
+    ck_assert_int_eq(work_pipeline_run(p, src, &out, &res, &err), -EINVAL);
+    ck_assert_str_eq(err->message, "step 1 (compress test-invert): pixel data: native "
+                                   "YBR_FULL_422 with an odd number of columns (3) has no whole "
+                                   "pixel pairs");
+    ferry_error_free(err);
+    work_source_unref(src);
+    work_pipeline_free(back);
+    work_pipeline_free(p);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
+
+START_TEST(test_steps_see_earlier_steps)
+{
+    /* A compress step works on the pixels as the steps before it left them:
+     * lossy, then lossless, keeps the lossy pixels (and says so), not the
+     * source's. */
+    struct dcm_dataset *ds = image(NULL, NULL);
+    struct work_step_spec steps[] = {
+        { WORK_STEP_COMPRESS, "test-lossy", NULL, 0 },
+        { WORK_STEP_COMPRESS, "test-invert", NULL, 0 },
+        { WORK_STEP_COMPRESS, "explicit-little", NULL, 0 },
+    };
+    int bs, bp;
+    struct ferry_error *err = NULL;
+    struct work_pipeline *p = work_pipeline_new(reg, steps, 3, &bs, &bp, &err);
+    ck_assert_msg(p != NULL, "%s", ferry_error_message(err));
+    struct work_result res;
+    struct dcm_dataset *out = run1(p, ds, &res);
+    ck_assert(res.lossy);
+    const uint8_t *a, *b;
+    uint32_t na, nb;
+    native_bytes(ds, &a, &na);
+    native_bytes(out, &b, &nb);
+    ck_assert_uint_eq(na, nb);
+    for (uint32_t i = 0; i < na; i++)
+        ck_assert_uint_eq(b[i], a[i] & 0xFE);
+    char buf[8];
+    dcm_dataset_get_cstr(out, DCM_TAG_LossyImageCompression, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "01");
+    dcm_dataset_unref(out);
+    work_pipeline_free(p);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
+
+START_TEST(test_decoded_frame_taken_or_shared)
+{
+    /* Decoding to native: a run that alone holds the source takes the
+     * decoded frame as the new value; with a second holder (another
+     * destination) the frame stays in the cache for it. Either way the
+     * pixels are the same. */
+    struct dcm_dataset *ds = image(NULL, NULL);
+    dcm_dataset_remove(ds, DCM_TAG_NumberOfFrames);
+    uint8_t px[24];
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)(i * 7);
+    ck_assert_int_eq(dcm_dataset_set(ds, DCM_TAG_PixelData, DCM_VR_OW, px, sizeof px), 0);
+    struct work_pipeline *to = pipeline1(WORK_STEP_COMPRESS, "test-invert", NULL, 0);
+    struct work_pipeline *back = pipeline1(WORK_STEP_COMPRESS, "explicit-little", NULL, 0);
+    struct work_result res;
+    struct dcm_dataset *enc = run1(to, ds, &res);
+    for (int shared = 0; shared < 2; shared++) {
+        struct work_source *src = work_source_new(enc, reg, "test");
+        if (shared)
+            work_source_ref(src);
+        struct dcm_dataset *out = NULL;
+        ck_assert_int_eq(work_pipeline_run(back, src, &out, &res, NULL), 0);
+        const uint8_t *b;
+        uint32_t nb;
+        native_bytes(out, &b, &nb);
+        ck_assert_uint_eq(nb, sizeof px);
+        ck_assert_mem_eq(b, px, sizeof px);
+        ck_assert_ptr_nonnull(src->frames);
+        if (shared)
+            ck_assert_ptr_nonnull(src->frames[0]); /* still there for the other */
+        else
+            ck_assert_ptr_null(src->frames[0]);    /* became the output's value */
+        dcm_dataset_unref(out);
+        if (shared)
+            work_source_unref(src);
+        work_source_unref(src);
+    }
+    dcm_dataset_unref(enc);
+    work_pipeline_free(to);
+    work_pipeline_free(back);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
 TCase *work_pipeline_tcase(void)
 {
     TCase *tc = tcase_create("pipeline");
@@ -384,5 +851,13 @@ TCase *work_pipeline_tcase(void)
     tcase_add_test(tc, test_host_elements);
     tcase_add_test(tc, test_pipeline_errors);
     tcase_add_test(tc, test_codec_failure_and_fallback);
+    tcase_add_test(tc, test_offset_tables);
+    tcase_add_test(tc, test_offset_table_choice);
+    tcase_add_test(tc, test_lossy_attributes);
+    tcase_add_test(tc, test_codec_error_keeps_source);
+    tcase_add_test(tc, test_high_bit_refused);
+    tcase_add_test(tc, test_native_ybr_full_422);
+    tcase_add_test(tc, test_steps_see_earlier_steps);
+    tcase_add_test(tc, test_decoded_frame_taken_or_shared);
     return tc;
 }
