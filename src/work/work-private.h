@@ -27,6 +27,7 @@ struct ferry_instance {
     struct work_source *src;
     struct dcm_dataset *ds;            /* this run's copy of the data set */
     char context[320];
+    const char *step;                  /* label of the step running now */
     /* Native frames that replace the source's pixels in this run (after a
      * plugin's set_frame), all with geometry `geom`; NULL if none. */
     uint8_t **frames;
@@ -65,5 +66,13 @@ int work_instance_encode(struct ferry_instance *inst, const struct ferry_codec *
                          struct ferry_error **err);
 
 void work_instance_free_frames(struct ferry_instance *inst);
+
+/* Give the elements of the run's data set that arrived as UN, whose tags the
+ * dictionary knows, their dictionary VR (PS3.5 6.2.2: a receiver may), so
+ * that plugin steps read and clean them as what they are: a SOP Class UID
+ * sent as UN is a UID. Values that cannot be read so (sequences, binary
+ * values of a big-endian source, private tags) stay UN. Before the first
+ * plugin step. */
+int work_instance_resolve_un(struct ferry_instance *inst);
 
 #endif
