@@ -411,6 +411,7 @@ struct deid_config {
     enum deid_burned_in burned_in;
     struct deid_masks *masks;   /* NULL without mask-file */
     bool record_pseudonyms;
+    int32_t record_param;       /* index of record-pseudonyms, or -1 */
 };
 
 /* Validate the step's parameters and build its config. On error fills diag
@@ -419,6 +420,11 @@ struct deid_config {
 int deid_config_parse(const struct ferry_param *params, uint32_t n, struct deid_config **out,
                       struct ferry_diag *diag);
 void deid_config_free(struct deid_config *c);
+/* What the configuration needs from the host: with record-pseudonyms on,
+ * a host of plugin ABI 1.1 or later whose program keeps the records
+ * (record_pseudonym's probe). Returns 0, or -EINVAL with diag filled. */
+int deid_config_check_host(const struct deid_config *c, const struct ferry_host *host,
+                           struct ferry_diag *diag);
 
 /* ---------------------------------------------------------------------------
  * The walk (walk.c): run one instance through the host. Returns a
