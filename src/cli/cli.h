@@ -5,6 +5,8 @@
 #ifndef FERRY_CLI_H
 #define FERRY_CLI_H
 
+#include <stddef.h>
+
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 
 struct cli_command {
@@ -15,7 +17,13 @@ struct cli_command {
 
 /* The commands (cmd_<name>.c). */
 int cmd_config(int argc, char **argv);
+int cmd_deid(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_transcode(int argc, char **argv);
+
+/* The folder plugins are loaded from by default: $FERRY_PLUGIN_DIR, else
+ * the plugins folder next to the folder of this program (build/bin/ferry ->
+ * build/plugins). */
+void cli_plugin_dir(char *out, size_t n);
 
 #endif

@@ -7,6 +7,7 @@
 /* Each command: cmd_<name>.c. Keep the table in alphabetical order. */
 static const struct cli_command commands[] = {
     { "config", "check a config file: ferry config check FILE", cmd_config },
+    { "deid", "de-identify DICOM files and folders (PS3.15 Annex E)", cmd_deid },
     { "dump", "print DICOM files like dcmdump (names in UTF-8)", cmd_dump },
     { "transcode", "re-encode a file's pixel data in another transfer syntax", cmd_transcode },
     { NULL, NULL, NULL },
