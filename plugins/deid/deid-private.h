@@ -180,6 +180,9 @@ enum deid_act {
     DEID_ACT_PRIVATE,       /* retain-safe-private: keep only if known safe */
     DEID_ACT_MASK_OVERLAY,  /* C on (60xx,3000): black out the mask rectangles */
     DEID_ACT_PSEUDONYM,     /* Patient ID / Patient's Name: the pseudonym */
+    DEID_ACT_SCRUB_IDENTS,  /* unlisted text outside C and D sequences: kept, but
+                             * the instance's identifying strings, e-mail
+                             * addresses and dates in it are masked */
 };
 const char *deid_act_name(enum deid_act a);
 
@@ -343,6 +346,19 @@ enum deid_date_policy {
  * string (malloc) or NULL on allocation failure. */
 char *deid_scrub(const char *utf8, const struct deid_idents *id, enum deid_date_policy dates,
                  int32_t days);
+
+/* What deid_scrub_ex() masks besides the identifying strings of the
+ * instance and date-like words (always). */
+enum deid_scrub_what {
+    DEID_SCRUB_EMAILS = 1u << 0,   /* blank-delimited words with '@' inside */
+    DEID_SCRUB_NUMBERS = 1u << 1,  /* numbers of 5 or more digits */
+    DEID_SCRUB_ALL = DEID_SCRUB_EMAILS | DEID_SCRUB_NUMBERS,
+};
+/* deid_scrub() with a choice: DEID_SCRUB_ALL is deid_scrub(); the light
+ * scrub of unlisted text (DEID_ACT_SCRUB_IDENTS) passes DEID_SCRUB_EMAILS,
+ * so that numbers in text the table lets through stay. */
+char *deid_scrub_ex(const char *utf8, const struct deid_idents *id, enum deid_date_policy dates,
+                    int32_t days, unsigned what);
 
 /* The dummy value of action D for a string VR ("ANONYMIZED", "19000101",
  * ...), or NULL for a VR that has no string dummy (binary VRs, SQ, UI). */

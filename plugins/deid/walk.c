@@ -314,6 +314,16 @@ static char *scrub_value(struct walk *w, const char *in)
     return deid_scrub(in, &w->idents, dates, w->shift_days);
 }
 
+static char *scrub_idents_value(struct walk *w, const char *in)
+{
+    uint32_t o = w->cfg->options;
+    enum deid_date_policy dates = o & DEID_OPT_BIT(DEID_OPT_RETAIN_LONG_FULL_DATES) ? DEID_DATES_KEEP
+                                  : o & DEID_OPT_BIT(DEID_OPT_RETAIN_LONG_MODIFIED_DATES)
+                                      ? DEID_DATES_SHIFT
+                                      : DEID_DATES_MASK;
+    return deid_scrub_ex(in, &w->idents, dates, w->shift_days, DEID_SCRUB_EMAILS);
+}
+
 static char *token_value(struct walk *w, const char *in)
 {
     char *out = malloc(17);
@@ -620,6 +630,8 @@ static int apply(struct level *L, struct ferry_dataset *ds, const struct ferry_v
         return rewrite_text(w, ds, v, vr, scrub_value);
     case DEID_ACT_TOKEN:
         return rewrite_text(w, ds, v, vr, token_value);
+    case DEID_ACT_SCRUB_IDENTS:
+        return rewrite_text(w, ds, v, vr, scrub_idents_value);
     case DEID_ACT_PRIVATE:
         return private_element(L, ds, v);
     case DEID_ACT_MASK_OVERLAY:
@@ -692,7 +704,7 @@ static int gather(struct walk *w, struct ferry_dataset *root)
     int rc = 0;
     get_first(h, root, TAG_SOP_CLASS_UID, sop, sizeof sop);
     w->iod = deid_iod_find(sop);
-    for (int i = 0; i < 5 && rc == 0; i++) {
+    for (int i = 0; i < 5 && rc >= 0; i++) {
         rc = get_text(h, root, key_tags[i], 0, &v[i]);
         if (rc == -ENOENT || rc == -EINVAL)
             rc = 0;
