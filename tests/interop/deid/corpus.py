@@ -30,6 +30,7 @@ MR = "1.2.840.10008.5.1.4.1.1.4"
 US = "1.2.840.10008.5.1.4.1.1.6.1"
 SC = "1.2.840.10008.5.1.4.1.1.7"
 SR = "1.2.840.10008.5.1.4.1.1.88.33"
+RTSTRUCT = "1.2.840.10008.5.1.4.1.1.481.3"
 
 ROOT = "1.2.826.0.1.3680043.10.1245.77."   # made-up root for the originals
 
@@ -401,6 +402,8 @@ def make_ct_study(c, p, key, study, n, seed, suffix=""):
         ds.RescaleIntercept = "-1024"
         ds.RescaleSlope = "1"
         ds.ContrastBolusAgent = "Iohexol from " + SITES[p]["institution"]
+        ds.AcquisitionNumber = 1
+        ds.PatientPosition = "HFS"
         ds.IrradiationEventUID = study["uid"] + ".7.%d" % (i + 1)
         ds.DerivationDescription = "Made on " + study["date"] + " by " + SITES[p]["operator"]
         references(ds, [(CT, uids[(i + 1) % n])],
@@ -428,6 +431,7 @@ def make_mr_study(c, p, key, study, n, seed):
         ds.SequenceVariant = "NONE"
         ds.ScanOptions = ""
         ds.MRAcquisitionType = "2D"
+        ds.PatientPosition = "FFS"
         ds.EchoTime = "10"
         ds.RepetitionTime = "500"
         ds.EchoTrainLength = "1"
@@ -483,6 +487,17 @@ def make_sr(c, p, key, study, ct_uids, ct_series):
     rser.ReferencedSOPSequence = Sequence(rsops)
     ev.ReferencedSeriesSequence = Sequence([rser])
     ds.CurrentRequestedProcedureEvidenceSequence = Sequence([ev])
+    # a prior study that is not in the corpus: its UIDs are mapped all the same
+    prior = Dataset()
+    prior.StudyInstanceUID = uid(1, 0)
+    pser = Dataset()
+    pser.SeriesInstanceUID = uid(1, 0, 1)
+    pref = Dataset()
+    pref.ReferencedSOPClassUID = CT
+    pref.ReferencedSOPInstanceUID = uid(1, 0, 1, 1)
+    pser.ReferencedSOPSequence = Sequence([pref])
+    prior.ReferencedSeriesSequence = Sequence([pser])
+    ds.PertinentOtherEvidenceSequence = Sequence([prior])
 
     def item(rel, vtype, concept, **kw):
         it = Dataset()
@@ -527,6 +542,67 @@ def make_sr(c, p, key, study, ct_uids, ct_series):
     c.save(ds, "%s_sr.dcm" % key, "sr", p, key, dates=[study["date"], P["birth"]])
 
 
+def make_rtstruct(c, p, key, study, ct_uids, ct_series, fref):
+    """An RT Structure Set on the CT: references four levels deep."""
+    ds = Dataset()
+    patient_study(ds, p, study)
+    ser = dict(uid=study["uid"] + ".8", number=8, date=study["date"])
+    series(ds, p, ser, "RTSTRUCT", RTSTRUCT, study["uid"] + ".8.1", 1)
+    for k in ("ProtocolName", "BodyPartExamined"):
+        delattr(ds, k)
+    ds.StructureSetLabel = "GTV " + SITES[p]["reader"].replace("^", "")
+    ds.StructureSetName = "Plan for " + PATIENTS[p]["name"].split("=")[0].replace("^", "")
+    ds.FrameOfReferenceUID = fref
+    ds.PositionReferenceIndicator = ""
+    ds.StructureSetDate = study["date"]
+    ds.StructureSetTime = "150000"
+    contour_images = []
+    for u in ct_uids:
+        ci = Dataset()
+        ci.ReferencedSOPClassUID = CT
+        ci.ReferencedSOPInstanceUID = u
+        contour_images.append(ci)
+    rser = Dataset()
+    rser.SeriesInstanceUID = ct_series["uid"]
+    rser.ContourImageSequence = Sequence(contour_images)
+    rstudy = Dataset()
+    rstudy.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.1"
+    rstudy.ReferencedSOPInstanceUID = study["uid"]
+    rstudy.RTReferencedSeriesSequence = Sequence([rser])
+    rfor = Dataset()
+    rfor.FrameOfReferenceUID = fref
+    rfor.RTReferencedStudySequence = Sequence([rstudy])
+    ds.ReferencedFrameOfReferenceSequence = Sequence([rfor])
+    roi = Dataset()
+    roi.ROINumber = 1
+    roi.ReferencedFrameOfReferenceUID = fref
+    roi.ROIName = "GTV"
+    roi.ROIGenerationAlgorithm = "MANUAL"
+    ds.StructureSetROISequence = Sequence([roi])
+    contour = Dataset()
+    ci = Dataset()
+    ci.ReferencedSOPClassUID = CT
+    ci.ReferencedSOPInstanceUID = ct_uids[1]
+    contour.ContourImageSequence = Sequence([ci])
+    contour.ContourGeometricType = "CLOSED_PLANAR"
+    contour.NumberOfContourPoints = 3
+    contour.ContourData = [0, 0, 1, 5, 0, 1, 5, 5, 1]
+    rc = Dataset()
+    rc.ReferencedROINumber = 1
+    rc.ROIDisplayColor = [255, 0, 0]
+    rc.ContourSequence = Sequence([contour])
+    ds.ROIContourSequence = Sequence([rc])
+    obs = Dataset()
+    obs.ObservationNumber = 1
+    obs.ReferencedROINumber = 1
+    obs.RTROIInterpretedType = "GTV"
+    obs.ROIInterpreter = SITES[p]["reader"]
+    ds.RTROIObservationsSequence = Sequence([obs])
+    ds.ApprovalStatus = "UNAPPROVED"
+    c.save(ds, "%s_rtstruct.dcm" % key, "rtstruct", p, key,
+           dates=[study["date"], PATIENTS[p]["birth"]])
+
+
 def make_burned(c, p, key, study, kind, seed, name):
     """US without Burned In Annotation, SC without it, CT with YES."""
     ds = Dataset()
@@ -534,6 +610,8 @@ def make_burned(c, p, key, study, kind, seed, name):
     if kind == "us":
         ser = dict(uid=study["uid"] + ".3", number=3, date=study["date"])
         series(ds, p, ser, "US", US, study["uid"] + ".3.%d" % seed, seed)
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "ABDOMINAL", "0001"]
+        ds.PatientOrientation = ["A", "F"]
         image(ds, 48, 64, bits=8, spp=3, photometric="RGB", seed=seed)
     elif kind == "sc":
         ser = dict(uid=study["uid"] + ".4", number=4, date=study["date"])
@@ -541,6 +619,7 @@ def make_burned(c, p, key, study, kind, seed, name):
         ds.ConversionType = "WSD"
         ds.Manufacturer = "FERRY TEST"
         ds.ManufacturerModelName = "SCREEN"
+        ds.PatientOrientation = ""
         ds.DateOfSecondaryCapture = study["date"]
         ds.TimeOfSecondaryCapture = "110000"
         image(ds, 32, 32, bits=8, seed=seed)
@@ -550,6 +629,9 @@ def make_burned(c, p, key, study, kind, seed, name):
         ds.FrameOfReferenceUID = study["uid"] + ".9"
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
         ds.BurnedInAnnotation = "YES"
+        ds.PatientPosition = "HFS"
+        ds.SliceThickness = "1.0"
+        ds.AcquisitionNumber = 1
         ds.ImagePositionPatient = [0, 0, 0]
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
         ds.PixelSpacing = [0.7, 0.7]
@@ -567,11 +649,13 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     c = Corpus(out)
-    # Zhang San (GB18030): one study of 4 CT slices and an SR about them.
+    # Zhang San (GB18030): one study of 4 CT slices, an SR and an RT
+    # Structure Set about them.
     s1 = dict(uid=uid(1, 1), date="20230517", accession="A20230517001", id="S-ZS-1",
               prior="2022-11-30")
-    ct_uids, ct_ser, _ = make_ct_study(c, "zhang", "zhang_s1", s1, 4, 10)
+    ct_uids, ct_ser, fref = make_ct_study(c, "zhang", "zhang_s1", s1, 4, 10)
     make_sr(c, "zhang", "zhang_s1", s1, ct_uids, ct_ser)
+    make_rtstruct(c, "zhang", "zhang_s1", s1, ct_uids, ct_ser, fref)
     # Li Si (GBK): two studies 18 months apart (longitudinal dates).
     s2 = dict(uid=uid(2, 1), date="20220301", accession="A20220301002", id="S-LS-1",
               prior="2021-12-24")
