@@ -14,12 +14,12 @@ import re
 import sys
 import tempfile
 
-import pydicom
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deidlib as L  # noqa: E402
+import pydicom  # noqa: E402
 
 MASK_FILE = ("Acme Medical\tCT-1\t32x32\t0,0,32,2; 4,10,6,6\n"
              "Mindray\tDC-70\t48x64\t0,0,64,6\n"

@@ -14,10 +14,10 @@ import subprocess
 import sys
 import tempfile
 
-import pydicom
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deidlib as L  # noqa: E402
+import pydicom  # noqa: E402
 
 HTJ2K = ("1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203")
 

@@ -17,10 +17,10 @@ import shutil
 import sys
 import tempfile
 
-import pydicom
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deidlib as L  # noqa: E402
+import pydicom  # noqa: E402
 
 DEFINING = ("SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", "FrameOfReferenceUID")
 

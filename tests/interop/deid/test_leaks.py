@@ -18,11 +18,11 @@ import re
 import sys
 import tempfile
 
-import pydicom
 from pydicom.multival import MultiValue
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deidlib as L  # noqa: E402
+import pydicom  # noqa: E402
 
 # Values that outputs legitimately hold whatever the input: the dummies and
 # what ferry writes.
