@@ -129,6 +129,21 @@ static int encode_native(struct ferry_instance *inst, const struct ferry_frame *
                                "(4 GiB at most)",
                                frames, flen);
     size_t padded = (size_t)total + (total & 1);
+    enum dcm_vr vr = g->bits_allocated <= 8 ? DCM_VR_OB : DCM_VR_OW;
+    if (frames == 1 && inst->frames && inst->frames[0] && padded == total) {
+        /* One replaced frame: it becomes the pixel data as it is. */
+        int rc = dcm_dataset_set_take(inst->ds, DCM_TAG_PixelData, vr, inst->frames[0],
+                                      (uint32_t)total);
+        if (rc < 0)
+            return ferry_error_set(err, rc, "pixel data: cannot replace it");
+        inst->frames[0] = NULL;
+        struct ferry_frame fg = inst->geom;
+        remove_extended_offset_table(inst->ds);
+        if ((rc = set_pixel_module(inst->ds, &fg)) < 0 ||
+            (rc = dcm_dataset_set_transfer_syntax(inst->ds, DCM_UID_ExplicitVRLittleEndian)) < 0)
+            return ferry_error_set(err, rc, "pixel data: cannot update the pixel module");
+        return 0;
+    }
     uint8_t *buf = malloc(padded ? padded : 2);
     if (!buf)
         return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
@@ -145,7 +160,6 @@ static int encode_native(struct ferry_instance *inst, const struct ferry_frame *
     }
     if (padded != total)
         buf[total] = 0;
-    enum dcm_vr vr = g->bits_allocated <= 8 ? DCM_VR_OB : DCM_VR_OW;
     int rc = dcm_dataset_set_take(inst->ds, DCM_TAG_PixelData, vr, buf, (uint32_t)padded);
     if (rc < 0) {
         free(buf);

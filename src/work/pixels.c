@@ -253,11 +253,14 @@ int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8
         if (index >= inst->n_frames)
             return ferry_error_set(err, -ENOENT, "pixel data: no frame %u (the instance has %u)",
                                    index, inst->n_frames);
-        *pixels = inst->frames[index];
-        *length = work_frame_size(&inst->geom);
-        if (geometry)
-            *geometry = inst->geom;
-        return 0;
+        if (inst->frames[index]) {
+            *pixels = inst->frames[index];
+            *length = work_frame_size(&inst->geom);
+            if (geometry)
+                *geometry = inst->geom;
+            return 0;
+        }
+        /* not replaced: the source's, which has the same layout */
     }
     return source_frame(inst->src, index, pixels, length, geometry, err);
 }
@@ -272,8 +275,9 @@ void work_instance_free_frames(struct ferry_instance *inst)
     inst->n_frames = 0;
 }
 
-/* Give the run its own copy of every frame (once), so that frames can be
- * replaced one by one. */
+/* Start replacing frames: a slot per frame, NULL while a frame is still the
+ * source's (nothing is copied that a step will replace), and the layout of
+ * the source's frames, which replaced ones must keep. */
 static int own_frames(struct ferry_instance *inst, struct ferry_error **err)
 {
     if (inst->frames)
@@ -283,25 +287,15 @@ static int own_frames(struct ferry_instance *inst, struct ferry_error **err)
     int rc = work_pixel_geometry(inst->ds, &g, &frames, err);
     if (rc < 0)
         return rc;
-    uint8_t **copy = calloc(frames, sizeof *copy);
-    if (!copy)
-        return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+    const uint8_t *p;
+    size_t len;
     struct ferry_frame fg = g;
-    for (uint32_t i = 0; i < frames; i++) {
-        const uint8_t *p;
-        size_t len;
-        rc = source_frame(inst->src, i, &p, &len, &fg, err);
-        if (rc == 0 && !(copy[i] = malloc(len)))
-            rc = ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
-        if (rc < 0) {
-            for (uint32_t k = 0; k < i; k++)
-                free(copy[k]);
-            free(copy);
-            return rc;
-        }
-        memcpy(copy[i], p, len);
-    }
-    inst->frames = copy;
+    if ((rc = source_frame(inst->src, 0, &p, &len, &fg, err)) < 0)
+        return rc;
+    uint8_t **slots = calloc(frames, sizeof *slots);
+    if (!slots)
+        return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+    inst->frames = slots;
     inst->n_frames = frames;
     inst->geom = fg;
     return 0;
@@ -317,10 +311,19 @@ int work_instance_set_frame(struct ferry_instance *inst, uint32_t index, const u
         return -ENOENT;
     struct ferry_frame g = *geometry;
     g.size = sizeof g;
+    /* A step may change pixels, not the image's shape; and since frames it
+     * does not replace stay as they are, not their layout either (but a
+     * single frame may change its photometric interpretation). */
     if (length != work_frame_size(&g) || g.rows != inst->geom.rows ||
         g.columns != inst->geom.columns || g.bits_allocated != inst->geom.bits_allocated ||
         g.samples_per_pixel != inst->geom.samples_per_pixel)
-        return -EINVAL; /* a step may change pixels, not the image's shape */
+        return -EINVAL;
+    if (inst->n_frames > 1 &&
+        (strncmp(g.photometric, inst->geom.photometric, sizeof g.photometric) != 0 ||
+         (g.samples_per_pixel > 1 && g.planar_configuration != inst->geom.planar_configuration) ||
+         g.pixel_representation != inst->geom.pixel_representation ||
+         g.bits_stored != inst->geom.bits_stored))
+        return -EINVAL;
     uint8_t *copy = malloc(length);
     if (!copy)
         return -ENOMEM;

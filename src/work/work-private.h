@@ -28,8 +28,9 @@ struct ferry_instance {
     struct dcm_dataset *ds;            /* this run's copy of the data set */
     char context[320];
     const char *step;                  /* label of the step running now */
-    /* Native frames that replace the source's pixels in this run (after a
-     * plugin's set_frame), all with geometry `geom`; NULL if none. */
+    /* Once a plugin calls set_frame: one slot per frame, holding the native
+     * frame that replaces the source's, or NULL where the source's frame
+     * (decoded) still stands; all with geometry `geom`. NULL before. */
     uint8_t **frames;
     uint32_t n_frames;
     struct ferry_frame geom;
@@ -46,13 +47,15 @@ int work_pixel_geometry(const struct dcm_dataset *ds, struct ferry_frame *g, uin
  * (bits allocated not a multiple of 8, overflow). */
 size_t work_frame_size(const struct ferry_frame *g);
 
-/* Frame `index` of the instance as native pixels: the run's own frames if
- * any, else the source's (decoded once and cached). Borrowed. */
+/* Frame `index` of the instance as native pixels: the run's own frame if
+ * it replaced it, else the source's (decoded once and cached). Borrowed. */
 int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8_t **pixels,
                         size_t *length, struct ferry_frame *geometry, struct ferry_error **err);
 
-/* Replace frame `index` of the run (copying every other frame from the
- * source first). */
+/* Replace frame `index` of the run (a copy of pixels). The frames it does
+ * not replace stay the source's, so a multi-frame instance keeps one layout:
+ * -EINVAL for another shape, or (with several frames) another photometric
+ * interpretation, planar configuration, bits stored or representation. */
 int work_instance_set_frame(struct ferry_instance *inst, uint32_t index, const uint8_t *pixels,
                             size_t length, const struct ferry_frame *geometry);
 

@@ -382,6 +382,94 @@ START_TEST(test_meta_rebuilt)
 }
 END_TEST
 
+/* set_frame replaces the frames it is given; the others stay the source's
+ * (nothing is copied for them), and the layout must not change under them. */
+static struct dcm_dataset *frames_image(uint32_t n)
+{
+    struct dcm_dataset *ds = dcm_dataset_new();
+    dcm_dataset_set_string(ds, DCM_TAG_SOPClassUID, DCM_VR_UI, DCM_UID_CTImageStorage);
+    dcm_dataset_set_string(ds, DCM_TAG_SOPInstanceUID, DCM_VR_UI, "1.2.3");
+    dcm_dataset_set_uint(ds, DCM_TAG_Rows, DCM_VR_US, 2);
+    dcm_dataset_set_uint(ds, DCM_TAG_Columns, DCM_VR_US, 3);
+    dcm_dataset_set_uint(ds, DCM_TAG_SamplesPerPixel, DCM_VR_US, 1);
+    dcm_dataset_set_uint(ds, DCM_TAG_BitsAllocated, DCM_VR_US, 16);
+    dcm_dataset_set_uint(ds, DCM_TAG_BitsStored, DCM_VR_US, 12);
+    dcm_dataset_set_string(ds, DCM_TAG_PhotometricInterpretation, DCM_VR_CS, "MONOCHROME2");
+    char nf[8];
+    snprintf(nf, sizeof nf, "%u", n);
+    dcm_dataset_set_string(ds, DCM_TAG_NumberOfFrames, DCM_VR_IS, nf);
+    uint8_t px[3 * 12];
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)(i + 1);
+    dcm_dataset_set(ds, DCM_TAG_PixelData, DCM_VR_OW, px, 12 * n);
+    return ds;
+}
+
+START_TEST(test_set_frame)
+{
+    struct dcm_dataset *ds = frames_image(3);
+    struct work_source *src = work_source_new(ds, NULL, "test");
+    struct ferry_instance inst = { .src = src, .ds = dcm_dataset_clone(ds) };
+    const uint8_t *p;
+    size_t len;
+    struct ferry_frame g;
+    ck_assert_int_eq(work_instance_frame(&inst, 1, &p, &len, &g, NULL), 0);
+    uint8_t mine[12];
+    memset(mine, 0, sizeof mine);
+    ck_assert_int_eq(h->set_frame(&inst, 1, mine, sizeof mine, &g), 0);
+    ck_assert(inst.pixels_replaced);
+    ck_assert_ptr_null(inst.frames[0]);   /* not copied */
+    ck_assert_ptr_nonnull(inst.frames[1]);
+    /* frames 0 and 2 read through to the source */
+    const uint8_t *orig = dcm_element_value(dcm_dataset_get(ds, DCM_TAG_PixelData));
+    ck_assert_int_eq(work_instance_frame(&inst, 0, &p, &len, NULL, NULL), 0);
+    ck_assert_ptr_eq(p, orig);
+    ck_assert_int_eq(work_instance_frame(&inst, 2, &p, &len, NULL, NULL), 0);
+    ck_assert_ptr_eq(p, orig + 24);
+    /* another layout, or another shape, is refused for a multi-frame image */
+    struct ferry_frame other = g;
+    snprintf(other.photometric, sizeof other.photometric, "MONOCHROME1");
+    ck_assert_int_eq(h->set_frame(&inst, 2, mine, sizeof mine, &other), -EINVAL);
+    other = g;
+    other.rows = 3;
+    ck_assert_int_eq(h->set_frame(&inst, 2, mine, sizeof mine, &other), -EINVAL);
+    ck_assert_int_eq(h->set_frame(&inst, 3, mine, sizeof mine, &g), -ENOENT);
+    /* natively encoded: the replaced frame between the source's two */
+    bool lossy = true;
+    ck_assert_int_eq(work_instance_encode(&inst, NULL, NULL, true, &lossy, NULL), 0);
+    ck_assert(!lossy);
+    const struct dcm_element *pd = dcm_dataset_get(inst.ds, DCM_TAG_PixelData);
+    ck_assert_uint_eq(dcm_element_length(pd), 36);
+    const uint8_t *out = dcm_element_value(pd);
+    ck_assert_mem_eq(out, orig, 12);
+    ck_assert_mem_eq(out + 12, mine, 12);
+    ck_assert_mem_eq(out + 24, orig + 24, 12);
+    ck_assert_ptr_null(inst.frames);
+    dcm_dataset_unref(inst.ds);
+    work_source_unref(src);
+    dcm_dataset_unref(ds);
+
+    /* one frame: the replaced frame becomes the pixel data, and a single
+     * frame may change its photometric interpretation */
+    ds = frames_image(1);
+    src = work_source_new(ds, NULL, "test");
+    inst = (struct ferry_instance){ .src = src, .ds = dcm_dataset_clone(ds) };
+    ck_assert_int_eq(work_instance_frame(&inst, 0, &p, &len, &g, NULL), 0);
+    snprintf(g.photometric, sizeof g.photometric, "MONOCHROME1");
+    ck_assert_int_eq(h->set_frame(&inst, 0, mine, sizeof mine, &g), 0);
+    ck_assert_int_eq(work_instance_encode(&inst, NULL, NULL, true, &lossy, NULL), 0);
+    pd = dcm_dataset_get(inst.ds, DCM_TAG_PixelData);
+    ck_assert_uint_eq(dcm_element_length(pd), 12);
+    ck_assert_mem_eq(dcm_element_value(pd), mine, 12);
+    char pi[32];
+    dcm_dataset_get_cstr(inst.ds, DCM_TAG_PhotometricInterpretation, 0, pi, sizeof pi);
+    ck_assert_str_eq(pi, "MONOCHROME1");
+    dcm_dataset_unref(inst.ds);
+    work_source_unref(src);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
 TCase *work_host_tcase(void)
 {
     TCase *tc = tcase_create("host");
@@ -393,5 +481,6 @@ TCase *work_host_tcase(void)
     tcase_add_test(tc, test_un_resolved);
     tcase_add_test(tc, test_record_pseudonym);
     tcase_add_test(tc, test_meta_rebuilt);
+    tcase_add_test(tc, test_set_frame);
     return tc;
 }
