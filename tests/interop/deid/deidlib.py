@@ -86,6 +86,9 @@ def run_deid(inputs, outdir, secret, options=(), params=(), expect=None, extra=(
         cmd += ["--param", p]
     cmd += list(extra) + list(inputs) + [outdir]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        if marker in r.stderr:
+            fail("%s: the sanitizer reports:\n%s" % (" ".join(cmd), r.stderr[-6000:]))
     if expect is not None and r.returncode != expect:
         fail("%s exited %d (wanted %d)\nstdout:\n%s\nstderr:\n%s" % (
             " ".join(cmd), r.returncode, expect, r.stdout[-3000:], r.stderr[-3000:]))
