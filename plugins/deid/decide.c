@@ -93,6 +93,7 @@ static const char *const act_names[] = {
     [DEID_ACT_PRIVATE] = "private",
     [DEID_ACT_MASK_OVERLAY] = "mask-overlay",
     [DEID_ACT_PSEUDONYM] = "pseudonym",
+    [DEID_ACT_SCRUB_IDENTS] = "scrub-idents",
 };
 
 const char *deid_act_name(enum deid_act a)
@@ -252,6 +253,13 @@ static void unlisted(uint32_t tag, const char *vr, const struct deid_scope *sc,
         } else if (sc->mode == DEID_MODE_CLEAN && !is_code_structure(tag)) {
             out->code = DEID_CODE_C;
             out->act = vr_eq(vr, "AE") ? DEID_ACT_TOKEN : DEID_ACT_SCRUB;
+        } else if (!vr_eq(vr, "AE") && !is_code_structure(tag)) {
+            /* The table lets it through, but nothing says it cannot quote
+             * the patient, the institution or a date (a Local Namespace
+             * Entity ID naming the hospital, a code meaning with a name):
+             * those are masked, the rest is kept. */
+            out->code = DEID_CODE_K;
+            out->act = DEID_ACT_SCRUB_IDENTS;
         } else {
             out->code = DEID_CODE_K;
             out->act = DEID_ACT_KEEP;

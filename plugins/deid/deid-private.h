@@ -180,6 +180,9 @@ enum deid_act {
     DEID_ACT_PRIVATE,       /* retain-safe-private: keep only if known safe */
     DEID_ACT_MASK_OVERLAY,  /* C on (60xx,3000): black out the mask rectangles */
     DEID_ACT_PSEUDONYM,     /* Patient ID / Patient's Name: the pseudonym */
+    DEID_ACT_SCRUB_IDENTS,  /* unlisted text outside C and D sequences: kept, but
+                             * the instance's identifying strings, e-mail
+                             * addresses and dates in it are masked */
 };
 const char *deid_act_name(enum deid_act a);
 
@@ -344,6 +347,19 @@ enum deid_date_policy {
 char *deid_scrub(const char *utf8, const struct deid_idents *id, enum deid_date_policy dates,
                  int32_t days);
 
+/* What deid_scrub_ex() masks besides the identifying strings of the
+ * instance and date-like words (always). */
+enum deid_scrub_what {
+    DEID_SCRUB_EMAILS = 1u << 0,   /* blank-delimited words with '@' inside */
+    DEID_SCRUB_NUMBERS = 1u << 1,  /* numbers of 5 or more digits */
+    DEID_SCRUB_ALL = DEID_SCRUB_EMAILS | DEID_SCRUB_NUMBERS,
+};
+/* deid_scrub() with a choice: DEID_SCRUB_ALL is deid_scrub(); the light
+ * scrub of unlisted text (DEID_ACT_SCRUB_IDENTS) passes DEID_SCRUB_EMAILS,
+ * so that numbers in text the table lets through stay. */
+char *deid_scrub_ex(const char *utf8, const struct deid_idents *id, enum deid_date_policy dates,
+                    int32_t days, unsigned what);
+
 /* The dummy value of action D for a string VR ("ANONYMIZED", "19000101",
  * ...), or NULL for a VR that has no string dummy (binary VRs, SQ, UI). */
 const char *deid_dummy_string(const char *vr);
@@ -411,6 +427,7 @@ struct deid_config {
     enum deid_burned_in burned_in;
     struct deid_masks *masks;   /* NULL without mask-file */
     bool record_pseudonyms;
+    int32_t record_param;       /* index of record-pseudonyms, or -1 */
 };
 
 /* Validate the step's parameters and build its config. On error fills diag
@@ -419,6 +436,11 @@ struct deid_config {
 int deid_config_parse(const struct ferry_param *params, uint32_t n, struct deid_config **out,
                       struct ferry_diag *diag);
 void deid_config_free(struct deid_config *c);
+/* What the configuration needs from the host: with record-pseudonyms on,
+ * a host of plugin ABI 1.1 or later whose program keeps the records
+ * (record_pseudonym's probe). Returns 0, or -EINVAL with diag filled. */
+int deid_config_check_host(const struct deid_config *c, const struct ferry_host *host,
+                           struct ferry_diag *diag);
 
 /* ---------------------------------------------------------------------------
  * The walk (walk.c): run one instance through the host. Returns a

@@ -90,6 +90,7 @@ int deid_config_parse(const struct ferry_param *params, uint32_t n, struct deid_
     }
     snprintf(c->site, sizeof c->site, "%s", DEFAULT_SITE);
     c->burned_in = DEID_BURNED_REJECT;
+    c->record_param = -1;
 
     for (uint32_t i = 0; i < n; i++) {
         const char *key = params[i].key ? params[i].key : "";
@@ -154,22 +155,16 @@ int deid_config_parse(const struct ferry_param *params, uint32_t n, struct deid_
             }
             break;
         case K_RECORD:
-            if (strcmp(value, "on") == 0) {
-                /* The pseudonym map belongs in the index, readable only by
-                 * the data folder's owner; ABI 1.0 has no call for it, and
-                 * writing it anywhere else would leak the identities. */
-                deid_diag(diag, (int32_t)i,
-                          "record-pseudonyms: on needs the host's pseudonym index, which plugin "
-                          "ABI %d.%d does not offer; leave it off",
-                          FERRY_PLUGIN_ABI_MAJOR, FERRY_PLUGIN_ABI_MINOR);
-                goto out_free;
-            }
-            if (strcmp(value, "off") != 0) {
+            /* Whether the host keeps the records (plugin ABI 1.1
+             * record_pseudonym) is the configure step's to check
+             * (deid_config_check_host): this layer has no host. */
+            if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
                 deid_diag(diag, (int32_t)i, "record-pseudonyms must be on or off, not \"%.64s\"",
                           value);
                 goto out_free;
             }
-            c->record_pseudonyms = false;
+            c->record_pseudonyms = strcmp(value, "on") == 0;
+            c->record_param = (int32_t)i;
             break;
         default:   /* secret-file, mask-file, pseudonym-template: after the loop */
             break;
@@ -218,4 +213,31 @@ int deid_config_parse(const struct ferry_param *params, uint32_t n, struct deid_
 out_free:
     deid_config_free(c);
     return rc;
+}
+
+int deid_config_check_host(const struct deid_config *c, const struct ferry_host *host,
+                           struct ferry_diag *diag)
+{
+    if (!c->record_pseudonyms)
+        return 0;
+    /* The pseudonym map belongs where only the data folder's owner reads it,
+     * and the host decides where that is; a host without the call, or a
+     * program that keeps no records, would leave the map nowhere, and
+     * writing it anywhere else would leak the identities. */
+    if (!host || !FERRY_HOST_HAS(host, record_pseudonym)) {
+        deid_diag(diag, c->record_param,
+                  "record-pseudonyms: on needs plugin ABI 1.1 (record_pseudonym); this host "
+                  "offers %u.%u; leave it off",
+                  host ? host->abi_major : 0u, host ? host->abi_minor : 0u);
+        return -EINVAL;
+    }
+    int rc = host->record_pseudonym(NULL, NULL, NULL, NULL);
+    if (rc < 0) {
+        deid_diag(diag, c->record_param,
+                  "record-pseudonyms: on, but this program keeps no pseudonym map (%s); leave "
+                  "it off",
+                  rc == -ENOTSUP ? "no place to record it is set up" : strerror(-rc));
+        return -EINVAL;
+    }
+    return 0;
 }

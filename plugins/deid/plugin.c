@@ -17,9 +17,12 @@
 static int step_configure(const struct ferry_host *host, const struct ferry_param *params,
                           uint32_t n, void **state, struct ferry_diag *diag)
 {
-    (void)host;
     struct deid_config *cfg = NULL;
     int rc = deid_config_parse(params, n, &cfg, diag);
+    if (rc == 0 && (rc = deid_config_check_host(cfg, host, diag)) < 0) {
+        deid_config_free(cfg);
+        cfg = NULL;
+    }
     *state = cfg;
     return rc;
 }

@@ -256,13 +256,20 @@ static size_t date_at(const char *s, size_t len, size_t i, int64_t *y, unsigned 
 char *deid_scrub(const char *s, const struct deid_idents *id, enum deid_date_policy dates,
                  int32_t days)
 {
+    return deid_scrub_ex(s, id, dates, days, DEID_SCRUB_ALL);
+}
+
+char *deid_scrub_ex(const char *s, const struct deid_idents *id, enum deid_date_policy dates,
+                    int32_t days, unsigned what)
+{
     struct buf b = { 0 };
     size_t len = strlen(s);
     emit(&b, "", 0);
     for (size_t i = 0; i < len && !b.failed;) {
         bool word_start = i == 0 || !alnum((unsigned char)s[i - 1]);
         bool blank_before = i == 0 || s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t';
-        if (blank_before && s[i] != ' ' && s[i] != '\n' && s[i] != '\t') {
+        if ((what & DEID_SCRUB_EMAILS) && blank_before && s[i] != ' ' && s[i] != '\n' &&
+            s[i] != '\t') {
             /* An e-mail address: a blank-delimited word with '@' inside. */
             size_t j = i;
             while (j < len && s[j] != ' ' && s[j] != '\n' && s[j] != '\t')
@@ -325,7 +332,7 @@ char *deid_scrub(const char *s, const struct deid_idents *id, enum deid_date_pol
                     break;
                 }
             }
-            if (nd >= 5)
+            if (nd >= 5 && (what & DEID_SCRUB_NUMBERS))
                 emit(&b, MASK, strlen(MASK));
             else
                 emit(&b, s + i, j - i);

@@ -314,6 +314,16 @@ static char *scrub_value(struct walk *w, const char *in)
     return deid_scrub(in, &w->idents, dates, w->shift_days);
 }
 
+static char *scrub_idents_value(struct walk *w, const char *in)
+{
+    uint32_t o = w->cfg->options;
+    enum deid_date_policy dates = o & DEID_OPT_BIT(DEID_OPT_RETAIN_LONG_FULL_DATES) ? DEID_DATES_KEEP
+                                  : o & DEID_OPT_BIT(DEID_OPT_RETAIN_LONG_MODIFIED_DATES)
+                                      ? DEID_DATES_SHIFT
+                                      : DEID_DATES_MASK;
+    return deid_scrub_ex(in, &w->idents, dates, w->shift_days, DEID_SCRUB_EMAILS);
+}
+
 static char *token_value(struct walk *w, const char *in)
 {
     char *out = malloc(17);
@@ -400,6 +410,58 @@ static int mask_overlay(struct walk *w, struct ferry_dataset *ds, const struct f
     rc = rc < 0 ? w->host->remove(ds, v->tag) : w->host->set(ds, v->tag, v->vr, copy, v->length);
     free(copy);
     return rc;
+}
+
+/* record-pseudonyms: hand the host what `tag` held and what replaced it.
+ * The host keeps it where only the data folder's owner reads it; a failure
+ * fails the instance, so that nothing leaves unrecorded. */
+static int note_pseudonym(struct walk *w, const char *kind, const char *original,
+                          const char *replacement)
+{
+    if (!w->cfg->record_pseudonyms || !original || !*original)
+        return 0;
+    int rc = w->host->record_pseudonym(w->inst, kind, original, replacement);
+    if (rc < 0)
+        deid_diag(w->diag, -1, "record-pseudonyms: the host could not record the %s: %s", kind,
+                  strerror(-rc));
+    return rc;
+}
+
+/* The pseudonym of the instance's patient replaces Patient ID or Patient's
+ * Name at the top level. */
+static int set_pseudonym(struct walk *w, struct ferry_dataset *ds, const struct ferry_value *v,
+                         const char *vr)
+{
+    if (w->cfg->record_pseudonyms) {
+        char *orig = NULL;
+        int rc = get_text(w->host, ds, v->tag, 0, &orig);
+        if (rc >= 0)
+            rc = note_pseudonym(w, v->tag == TAG_PATIENT_ID ? "patient-id" : "patient-name",
+                                orig, w->pseudonym);
+        free(orig);
+        if (rc < 0 && rc != -ENOENT && rc != -EINVAL)
+            return rc;
+    }
+    return w->host->set_string(ds, v->tag, vr, w->pseudonym);
+}
+
+/* U on the Study Instance UID of the instance, recorded when asked. */
+static int map_study_uid(struct walk *w, struct ferry_dataset *ds, const struct ferry_value *v)
+{
+    if (w->cfg->record_pseudonyms && v->bytes) {
+        char orig[DEID_UID_MAX + 1], mapped[DEID_UID_MAX + 1];
+        size_t n = v->length < DEID_UID_MAX ? v->length : DEID_UID_MAX;
+        memcpy(orig, v->bytes, n);
+        while (n && (orig[n - 1] == '\0' || orig[n - 1] == ' '))
+            n--;
+        orig[n] = '\0';
+        if (n && deid_uid_map(w->cfg->secret, orig, n, mapped) > 0) {
+            int rc = note_pseudonym(w, "study-uid", orig, mapped);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return rewrite_ascii(w, ds, v, "UI", map_uid);
 }
 
 /* ---------------------------------------------------------------------------
@@ -534,6 +596,13 @@ static int apply(struct level *L, struct ferry_dataset *ds, const struct ferry_v
     /* the VR the action writes: an element that arrived as UN takes the
      * dictionary's VR, as the decision did */
     const char *vr = strcmp(v->vr, "UN") == 0 && d.rule && d.rule->vr[0] ? d.rule->vr : v->vr;
+    /* UN bytes that cannot be read: a sequence that arrived as UN of defined
+     * length cannot be walked, and an unlisted UN value inside an item that
+     * is cleaned or dummied cannot be cleaned. What cannot be cleaned goes. */
+    if (strcmp(v->vr, "UN") == 0 &&
+        (d.act == DEID_ACT_RECURSE ||
+         (d.source == DEID_SRC_UNLISTED && L->mode != DEID_MODE_NORMAL)))
+        return h->remove(ds, v->tag);
     switch (d.act) {
     case DEID_ACT_KEEP:
         return 0;
@@ -544,6 +613,8 @@ static int apply(struct level *L, struct ferry_dataset *ds, const struct ferry_v
     case DEID_ACT_DUMMY:
         return dummy(w, ds, v, vr);
     case DEID_ACT_UID:
+        if (v->tag == TAG_STUDY_UID && L->depth == 0)
+            return map_study_uid(w, ds, v);
         return rewrite_ascii(w, ds, v, "UI", map_uid);
     case DEID_ACT_RECURSE:
         return recurse(w, ds, v, L->depth, d.child_mode);
@@ -559,13 +630,15 @@ static int apply(struct level *L, struct ferry_dataset *ds, const struct ferry_v
         return rewrite_text(w, ds, v, vr, scrub_value);
     case DEID_ACT_TOKEN:
         return rewrite_text(w, ds, v, vr, token_value);
+    case DEID_ACT_SCRUB_IDENTS:
+        return rewrite_text(w, ds, v, vr, scrub_idents_value);
     case DEID_ACT_PRIVATE:
         return private_element(L, ds, v);
     case DEID_ACT_MASK_OVERLAY:
         return mask_overlay(w, ds, v);
     case DEID_ACT_PSEUDONYM:
         if (L->depth == 0)
-            return h->set_string(ds, v->tag, vr, w->pseudonym);
+            return set_pseudonym(w, ds, v, vr);
         /* a Patient ID nested in a sequence (another patient, or the same):
          * the pseudonym of that ID */
         {
@@ -576,10 +649,15 @@ static int apply(struct level *L, struct ferry_dataset *ds, const struct ferry_v
             if (rc < 0)
                 return rc;
             rc = deid_patient_key(id, NULL, NULL, NULL, NULL, key, sizeof key);
-            free(id);
             if (rc >= 0)
                 rc = deid_pseudonym(w->cfg->secret, &w->cfg->tmpl, w->cfg->site, key, p);
-            return rc < 0 ? empty(w, ds, v) : h->set_string(ds, v->tag, vr, p);
+            if (rc < 0) {
+                free(id);
+                return empty(w, ds, v);
+            }
+            rc = note_pseudonym(w, "patient-id", id, p);
+            free(id);
+            return rc < 0 ? rc : h->set_string(ds, v->tag, vr, p);
         }
     }
     return -EINVAL;
@@ -626,7 +704,7 @@ static int gather(struct walk *w, struct ferry_dataset *root)
     int rc = 0;
     get_first(h, root, TAG_SOP_CLASS_UID, sop, sizeof sop);
     w->iod = deid_iod_find(sop);
-    for (int i = 0; i < 5 && rc == 0; i++) {
+    for (int i = 0; i < 5 && rc >= 0; i++) {
         rc = get_text(h, root, key_tags[i], 0, &v[i]);
         if (rc == -ENOENT || rc == -EINVAL)
             rc = 0;

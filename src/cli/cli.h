@@ -17,6 +17,7 @@ struct cli_command {
 
 /* The commands (cmd_<name>.c). */
 int cmd_config(int argc, char **argv);
+int cmd_deid(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_transcode(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
@@ -35,5 +36,10 @@ int cli_ctl_parse(int *argc, char **argv, struct cli_ctl_opts *o);
 int cli_ctl_socket_path(const struct cli_ctl_opts *o, char *out, size_t size);
 /* Send one request line, print the answer; returns the exit status. */
 int cli_ctl_request(const char *path, const char *line);
+
+/* The folder plugins are loaded from by default: $FERRY_PLUGIN_DIR, else
+ * the plugins folder next to the folder of this program (build/bin/ferry ->
+ * build/plugins). */
+void cli_plugin_dir(char *out, size_t n);
 
 #endif

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,25 +30,6 @@ static void usage(FILE *out)
             "offset-table=auto|basic|extended). Plugins are loaded from DIR (default:\n"
             "$FERRY_PLUGIN_DIR, else the plugins folder next to this program's folder).\n"
             "See docs/plugins.md for the codecs and their parameters.\n");
-}
-
-/* build/bin/ferry -> build/plugins */
-static void default_plugin_dir(char *out, size_t n)
-{
-    const char *env = getenv("FERRY_PLUGIN_DIR");
-    if (env && *env) {
-        snprintf(out, n, "%s", env);
-        return;
-    }
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0) {
-        snprintf(out, n, "plugins");
-        return;
-    }
-    exe[len] = '\0';
-    char *dir = dirname(exe); /* .../bin */
-    snprintf(out, n, "%s/../plugins", dir);
 }
 
 static void print_codecs(const struct work_registry *reg)
@@ -76,7 +56,7 @@ int cmd_transcode(int argc, char **argv)
     };
     const char *to = NULL;
     char plugin_dir[PATH_MAX];
-    default_plugin_dir(plugin_dir, sizeof plugin_dir);
+    cli_plugin_dir(plugin_dir, sizeof plugin_dir);
     struct ferry_param *params = calloc((size_t)argc, sizeof *params);
     uint32_t n_params = 0;
     int status = CLI_FAILED;

@@ -7,6 +7,7 @@
 /* Each command: cmd_<name>.c. Keep the table in alphabetical order. */
 static const struct cli_command commands[] = {
     { "config", "check a config file: ferry config check FILE", cmd_config },
+    { "deid", "de-identify DICOM files and folders (PS3.15 Annex E)", cmd_deid },
     { "dump", "print DICOM files like dcmdump (names in UTF-8)", cmd_dump },
     { "queue", "the running ferryd's forwarding queue: show, retry, purge, pause, resume", cmd_queue },
     { "reload", "make the running ferryd read its config again", cmd_reload },

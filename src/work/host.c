@@ -96,8 +96,14 @@ static int host_set(struct ferry_dataset *ds, uint32_t tag, const char *vr, cons
                     uint32_t length)
 {
     enum dcm_vr v = vr_arg(vr);
-    if ((int)v == -1 || v == DCM_VR_SQ)
+    if ((int)v == -1)
         return -EINVAL;
+    if (v == DCM_VR_NONE && dcm_dict_implicit_vr(tag) == DCM_VR_SQ)
+        v = DCM_VR_SQ;
+    if (v == DCM_VR_SQ)
+        /* 1.1: an empty sequence (Z on a sequence); items are added with
+         * add_item, never as bytes. */
+        return length == 0 ? dcm_dataset_set_sequence(to_dcm(ds), tag) : -EINVAL;
     return dcm_dataset_set(to_dcm(ds), tag, v, bytes, length);
 }
 
@@ -204,6 +210,174 @@ static int host_set_frame(struct ferry_instance *inst, uint32_t index, const uin
     return work_instance_set_frame(inst, index, pixels, length, geometry);
 }
 
+/* ---------------------------------------------------------------------------
+ * Elements that arrived as UN */
+
+/* The VR to read a UN value of `tag` as, or DCM_VR_NONE to leave it UN:
+ * the dictionary's VR when it names one VR that is not SQ (a sequence in
+ * UN of defined length would need parsing) and, for binary VRs, when the
+ * bytes are little endian. */
+static enum dcm_vr known_vr(uint32_t tag, bool big_endian)
+{
+    const struct dcm_dict_entry *e = dcm_dict_lookup(tag);
+    if (!e || (DCM_TAG_GROUP(tag) & 1))
+        return DCM_VR_NONE;
+    enum dcm_vr vr = (enum dcm_vr)e->vr;
+    if (!dcm_vr_is_valid(vr) || vr == DCM_VR_SQ || vr == DCM_VR_UN)
+        return DCM_VR_NONE;
+    if (big_endian && !dcm_vr_is_string(vr) && dcm_vr_value_size(vr) > 1)
+        return DCM_VR_NONE;
+    return vr;
+}
+
+static int copy_elements(struct dcm_dataset *dst, const struct dcm_dataset *src, int depth);
+
+/* Sequence `tag` of dst becomes a copy of sequence element sq. */
+static int copy_sequence(struct dcm_dataset *dst, uint32_t tag, const struct dcm_element *sq,
+                         int depth)
+{
+    int rc = dcm_dataset_set_sequence(dst, tag);
+    uint32_t n = dcm_element_item_count(sq);
+    for (uint32_t k = 0; rc == 0 && k < n; k++) {
+        struct dcm_dataset *item = dcm_dataset_add_item(dst, tag);
+        rc = item ? copy_elements(item, dcm_element_item(sq, k), depth + 1) : -ENOMEM;
+    }
+    return rc;
+}
+
+static int copy_elements(struct dcm_dataset *dst, const struct dcm_dataset *src, int depth)
+{
+    if (depth > 64)
+        return -E2BIG;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < dcm_dataset_count(src); i++) {
+        const struct dcm_element *el = dcm_dataset_at(src, i);
+        uint32_t tag = dcm_element_tag(el);
+        if (dcm_element_is_sequence(el))
+            rc = copy_sequence(dst, tag, el, depth);
+        else if (!dcm_element_is_encapsulated(el))
+            rc = dcm_dataset_set(dst, tag, dcm_element_vr(el), dcm_element_value(el),
+                                 dcm_element_value(el) ? dcm_element_length(el) : 0);
+    }
+    return rc;
+}
+
+/* A sequence that arrived as UN of defined length: its items are Implicit
+ * VR Little Endian whatever the transfer syntax (PS3.5 6.2.2, CP-246).
+ * Parsed and put in place as a sequence; left as it is when it does not
+ * parse (the plugin then sees UN bytes it cannot read, and deid removes
+ * them). */
+static int un_sequence(struct dcm_dataset *ds, uint32_t tag, const uint8_t *v, uint32_t len)
+{
+    if (len > UINT32_MAX - 8)
+        return 0;
+    uint8_t *buf = malloc((size_t)len + 8);
+    if (!buf)
+        return -ENOMEM;
+    uint16_t g = DCM_TAG_GROUP(tag), e = DCM_TAG_ELEMENT(tag);
+    uint8_t head[8] = { (uint8_t)g, (uint8_t)(g >> 8), (uint8_t)e, (uint8_t)(e >> 8),
+                        (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+                        (uint8_t)(len >> 24) };
+    memcpy(buf, head, 8);
+    if (len)
+        memcpy(buf + 8, v, len);
+    struct dcm_parse_opts o = { .flags = DCM_PARSE_COPY,
+                                .transfer_syntax = DCM_UID_ImplicitVRLittleEndian,
+                                .max_depth = 64 };
+    struct dcm_dataset *parsed = dcm_parse_buffer(buf, (size_t)len + 8, &o, NULL, NULL, NULL);
+    int rc = 0;
+    const struct dcm_element *sq = parsed ? dcm_dataset_get(parsed, tag) : NULL;
+    if (sq && dcm_element_is_sequence(sq) && dcm_dataset_count(parsed) == 1)
+        rc = copy_sequence(ds, tag, sq, 0);
+    dcm_dataset_unref(parsed);
+    free(buf);
+    return rc == -E2BIG || rc == -EINVAL ? 0 : rc;
+}
+
+static int resolve_un(struct dcm_dataset *ds, bool big_endian, int depth)
+{
+    if (depth > 64)
+        return 0;
+    for (size_t i = 0; i < dcm_dataset_count(ds); i++) {
+        const struct dcm_element *el = dcm_dataset_at(ds, i);
+        uint32_t tag = dcm_element_tag(el);
+        if (dcm_element_is_sequence(el)) {
+            uint32_t n = dcm_element_item_count(el);
+            for (uint32_t k = 0; k < n; k++) {
+                int rc = resolve_un(dcm_element_item(el, k), big_endian, depth + 1);
+                if (rc < 0)
+                    return rc;
+            }
+            continue;
+        }
+        if (dcm_element_vr(el) != DCM_VR_UN || !dcm_element_has_value(el))
+            continue;
+        const struct dcm_dict_entry *de = dcm_dict_lookup(tag);
+        if (de && de->vr == DCM_VR_SQ && !(DCM_TAG_GROUP(tag) & 1)) {
+            int rc = un_sequence(ds, tag, dcm_element_value(el), dcm_element_length(el));
+            if (rc < 0)
+                return rc;
+            el = dcm_dataset_at(ds, i);
+            if (dcm_element_is_sequence(el))
+                i--; /* walk the new sequence's items too */
+            continue;
+        }
+        enum dcm_vr vr = known_vr(tag, big_endian);
+        if (vr == DCM_VR_NONE)
+            continue;
+        uint32_t len = dcm_element_length(el);
+        size_t unit = dcm_vr_is_string(vr) ? 1 : dcm_vr_value_size(vr);
+        if (unit > 1 && len % unit)
+            continue; /* not a whole number of values: leave it as it came */
+        const uint8_t *v = dcm_element_value(el);
+        /* dcm_dataset_set copies before it replaces; el is stale after. */
+        int rc = dcm_dataset_set(ds, tag, vr, v, v ? len : 0);
+        if (rc < 0 && rc != -EINVAL) /* -EINVAL: too long for the VR; stays UN */
+            return rc;
+    }
+    return 0;
+}
+
+int work_instance_resolve_un(struct ferry_instance *inst)
+{
+    const struct dcm_ts *ts = dcm_ts_lookup(dcm_dataset_transfer_syntax(inst->ds));
+    return resolve_un(inst->ds, ts && ts->big_endian, 0);
+}
+
+/* ---------------------------------------------------------------------------
+ * Pseudonym records */
+
+/* The process's pseudonym sink: set once at start, read by workers. */
+static struct {
+    work_pseudonym_fn fn;
+    void *ud;
+} sink;
+
+void work_set_pseudonym_sink(work_pseudonym_fn fn, void *ud)
+{
+    sink.fn = fn;
+    sink.ud = ud;
+}
+
+static int host_record_pseudonym(struct ferry_instance *inst, const char *kind,
+                                 const char *original, const char *replacement)
+{
+    if (!inst)
+        return sink.fn ? 0 : -ENOTSUP;
+    if (!kind || !*kind || !original || !replacement)
+        return -EINVAL;
+    if (!sink.fn)
+        return -ENOTSUP;
+    struct work_pseudonym rec = {
+        .kind = kind,
+        .original = original,
+        .replacement = replacement,
+        .step = inst->step ? inst->step : "",
+        .context = inst->context,
+    };
+    return sink.fn(sink.ud, &rec);
+}
+
 static const struct ferry_host host = {
     .size = sizeof(struct ferry_host),
     .abi_major = FERRY_PLUGIN_ABI_MAJOR,
@@ -223,6 +397,7 @@ static const struct ferry_host host = {
     .pixel_info = host_pixel_info,
     .get_frame = host_get_frame,
     .set_frame = host_set_frame,
+    .record_pseudonym = host_record_pseudonym,
 };
 
 const struct ferry_host *work_host(void)

@@ -275,11 +275,19 @@ int work_pipeline_run(const struct work_pipeline *p, struct work_source *src,
         return ferry_error_set(err, -ENOMEM, "pipeline: out of memory");
     int rc = 0;
     size_t n = p ? p->n : 0;
+    bool resolved = false;
     for (size_t i = 0; i < n; i++) {
         const struct step *s = &p->steps[i];
         if (s->kind == WORK_STEP_PLUGIN) {
+            if (!resolved && (rc = work_instance_resolve_un(&inst)) < 0) {
+                ferry_error_set(err, rc, "step %zu (%s): out of memory", i + 1, s->label);
+                goto fail;
+            }
+            resolved = true;
             struct ferry_diag diag = { .size = sizeof diag, .param = -1 };
+            inst.step = s->label;
             rc = s->plugin->run(s->state, work_host(), &inst, &diag);
+            inst.step = NULL;
             if (rc < 0) {
                 ferry_error_set(err, rc, "step %zu (%s): %s", i + 1, s->label,
                                 diag.message[0] ? diag.message : "failed");

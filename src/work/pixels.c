@@ -334,11 +334,14 @@ int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8
         if (index >= inst->n_frames)
             return ferry_error_set(err, -ENOENT, "pixel data: no frame %u (the instance has %u)",
                                    index, inst->n_frames);
-        *pixels = inst->frames[index];
-        *length = work_frame_size(&inst->geom);
-        if (geometry)
-            *geometry = inst->geom;
-        return 0;
+        if (inst->frames[index]) {
+            *pixels = inst->frames[index];
+            *length = work_frame_size(&inst->geom);
+            if (geometry)
+                *geometry = inst->geom;
+            return 0;
+        }
+        /* not replaced: the source's, which has the same layout */
     }
     struct work_source *src = current_source(inst, err);
     return src ? source_frame(src, index, pixels, length, geometry, err) : -ENOMEM;
@@ -348,11 +351,13 @@ uint8_t *work_instance_take_frame(struct ferry_instance *inst, uint32_t index)
 {
     uint8_t *p = NULL;
     if (inst->frames) {
-        if (index < inst->n_frames) {
-            p = inst->frames[index];
+        if (index >= inst->n_frames)
+            return NULL;
+        if ((p = inst->frames[index])) {
             inst->frames[index] = NULL;
+            return p;
         }
-        return p;
+        /* not replaced: the source's, if no one else holds it */
     }
     struct work_source *src = inst->reencoded ? inst->cur : inst->src;
     if (!src)
@@ -379,8 +384,9 @@ void work_instance_free_frames(struct ferry_instance *inst)
     inst->cur = NULL;
 }
 
-/* Give the run its own copy of every frame (once), so that frames can be
- * replaced one by one. */
+/* Start replacing frames: a slot per frame, NULL while a frame is still the
+ * source's (nothing is copied that a step will replace), and the layout of
+ * the source's frames, which replaced ones must keep. */
 static int own_frames(struct ferry_instance *inst, struct ferry_error **err)
 {
     if (inst->frames)
@@ -390,26 +396,18 @@ static int own_frames(struct ferry_instance *inst, struct ferry_error **err)
     int rc = work_pixel_geometry(inst->ds, &g, &frames, err);
     if (rc < 0)
         return rc;
-    struct work_source *src = current_source(inst, err);
-    uint8_t **copy = src ? calloc(frames, sizeof *copy) : NULL;
-    if (!copy)
-        return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+    const uint8_t *p;
+    size_t len;
     struct ferry_frame fg = g;
-    for (uint32_t i = 0; i < frames; i++) {
-        const uint8_t *p;
-        size_t len;
-        rc = source_frame(src, i, &p, &len, &fg, err);
-        if (rc == 0 && !(copy[i] = malloc(len)))
-            rc = ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
-        if (rc < 0) {
-            for (uint32_t k = 0; k < i; k++)
-                free(copy[k]);
-            free(copy);
-            return rc;
-        }
-        memcpy(copy[i], p, len);
-    }
-    inst->frames = copy;
+    struct work_source *src = current_source(inst, err);
+    if (!src)
+        return -ENOMEM;
+    if ((rc = source_frame(src, 0, &p, &len, &fg, err)) < 0)
+        return rc;
+    uint8_t **slots = calloc(frames, sizeof *slots);
+    if (!slots)
+        return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
+    inst->frames = slots;
     inst->n_frames = frames;
     inst->geom = fg;
     return 0;
@@ -425,10 +423,19 @@ int work_instance_set_frame(struct ferry_instance *inst, uint32_t index, const u
         return -ENOENT;
     struct ferry_frame g = *geometry;
     g.size = sizeof g;
+    /* A step may change pixels, not the image's shape; and since frames it
+     * does not replace stay as they are, not their layout either (but a
+     * single frame may change its photometric interpretation). */
     if (length != work_frame_size(&g) || g.rows != inst->geom.rows ||
         g.columns != inst->geom.columns || g.bits_allocated != inst->geom.bits_allocated ||
         g.samples_per_pixel != inst->geom.samples_per_pixel)
-        return -EINVAL; /* a step may change pixels, not the image's shape */
+        return -EINVAL;
+    if (inst->n_frames > 1 &&
+        (strncmp(g.photometric, inst->geom.photometric, sizeof g.photometric) != 0 ||
+         (g.samples_per_pixel > 1 && g.planar_configuration != inst->geom.planar_configuration) ||
+         g.pixel_representation != inst->geom.pixel_representation ||
+         g.bits_stored != inst->geom.bits_stored))
+        return -EINVAL;
     uint8_t *copy = malloc(length);
     if (!copy)
         return -ENOMEM;

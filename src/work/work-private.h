@@ -27,8 +27,10 @@ struct ferry_instance {
     struct work_source *src;
     struct dcm_dataset *ds;            /* this run's copy of the data set */
     char context[320];
-    /* Native frames that replace the source's pixels in this run (after a
-     * plugin's set_frame), all with geometry `geom`; NULL if none. */
+    const char *step;                  /* label of the step running now */
+    /* Once a plugin calls set_frame: one slot per frame, holding the native
+     * frame that replaces the source's, or NULL where the source's frame
+     * (decoded) still stands; all with geometry `geom`. NULL before. */
     uint8_t **frames;
     uint32_t n_frames;
     struct ferry_frame geom;
@@ -50,9 +52,9 @@ int work_pixel_geometry(const struct dcm_dataset *ds, struct ferry_frame *g, uin
  * (bits allocated not a multiple of 8, overflow). */
 size_t work_frame_size(const struct ferry_frame *g);
 
-/* Frame `index` of the instance as native pixels: the run's own frames if
- * any, else those of the data set as the last compress step left it, else
- * the source's (decoded once and cached). Borrowed. */
+/* Frame `index` of the instance as native pixels: the run's own frame if
+ * it replaced it, else that of the data set as the last compress step left
+ * it, else the source's (decoded once and cached). Borrowed. */
 int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8_t **pixels,
                         size_t *length, struct ferry_frame *geometry, struct ferry_error **err);
 
@@ -60,11 +62,14 @@ int work_instance_frame(struct ferry_instance *inst, uint32_t index, const uint8
  * can give it up without a copy: its own frame, or a frame the source
  * decoded that no one else can read (the source is the run's alone). Else
  * NULL: the caller copies what work_instance_frame() gives. Call it after
- * work_instance_frame() succeeded for that frame. */
+ * work_instance_frame() succeeded for that frame, and only while re-encoding
+ * (a taken frame is no longer the run's). */
 uint8_t *work_instance_take_frame(struct ferry_instance *inst, uint32_t index);
 
-/* Replace frame `index` of the run (copying every other frame from the
- * source first). */
+/* Replace frame `index` of the run (a copy of pixels). The frames it does
+ * not replace stay the source's, so a multi-frame instance keeps one layout:
+ * -EINVAL for another shape, or (with several frames) another photometric
+ * interpretation, planar configuration, bits stored or representation. */
 int work_instance_set_frame(struct ferry_instance *inst, uint32_t index, const uint8_t *pixels,
                             size_t length, const struct ferry_frame *geometry);
 
@@ -104,5 +109,13 @@ int work_instance_encode(struct ferry_instance *inst, const struct ferry_codec *
 /* Drop the run's own frames and its source over ds (after a re-encoding,
  * and when the run ends). */
 void work_instance_free_frames(struct ferry_instance *inst);
+
+/* Give the elements of the run's data set that arrived as UN, whose tags the
+ * dictionary knows, their dictionary VR (PS3.5 6.2.2: a receiver may), so
+ * that plugin steps read and clean them as what they are: a SOP Class UID
+ * sent as UN is a UID. Values that cannot be read so (sequences, binary
+ * values of a big-endian source, private tags) stay UN. Before the first
+ * plugin step. */
+int work_instance_resolve_un(struct ferry_instance *inst);
 
 #endif

@@ -15,6 +15,12 @@
  * Threads: work_pipeline_new/free on the main thread (config load);
  * work_pipeline_run on worker threads, several at once, also on the same
  * source.
+ *
+ * Memory: a run that changes pixels makes frame-sized buffers. A process
+ * that runs pipelines all day should keep freed memory in malloc
+ * (mallopt(M_TRIM_THRESHOLD, 256 MiB), mallopt(M_MMAP_THRESHOLD, 32 MiB)):
+ * with glibc's defaults each new buffer is page-faulted in again, which
+ * perf/deid shows costing 20 times the masking itself in a virtual machine.
  */
 #ifndef FERRY_WORK_H
 #define FERRY_WORK_H
@@ -75,6 +81,36 @@ const char *work_pipeline_output_syntax(const struct work_pipeline *p);
 
 /* The host table plugins are handed (one for the whole process). */
 const struct ferry_host *work_host(void);
+
+/* ---------------------------------------------------------------------------
+ * Pseudonym records (plugin ABI 1.1 record_pseudonym): what a plugin
+ * replaced by what, for authorized re-identification. The program says
+ * where they go; with no sink, plugins are told that nothing is recorded
+ * (and deid refuses `record-pseudonyms: on` at configure time).
+ *
+ * ferry deid writes them to a file of mode 0600. The daemon is to write them
+ * into its index (store), readable only by the owner of the data folder:
+ * set a sink that inserts (kind, original, replacement, context, time) in
+ * the index transaction of the job's result, before the pipelines are
+ * compiled (see docs/deid.md, "Pseudonym map"). */
+
+struct work_pseudonym {
+    const char *kind;         /* "patient-id", "patient-name", "study-uid" */
+    const char *original;     /* UTF-8 */
+    const char *replacement;  /* UTF-8 */
+    const char *step;         /* the step's label ("deid") */
+    const char *context;      /* the instance, as log lines name it */
+};
+
+/* Called on worker threads, several at once: it must be thread-safe.
+ * Everything in rec is borrowed for the call. Returns 0 or a negative errno,
+ * which the plugin receives (deid then fails the job: nothing leaves
+ * unrecorded). */
+typedef int (*work_pseudonym_fn)(void *ud, const struct work_pseudonym *rec);
+
+/* Where every pipeline's records go, for the whole process (fn NULL: none).
+ * Main thread, before pipelines are compiled and while none runs. */
+void work_set_pseudonym_sink(work_pseudonym_fn fn, void *ud);
 
 struct work_source;
 

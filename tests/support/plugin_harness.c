@@ -55,6 +55,10 @@ static int h_set_frame(struct ferry_instance *i, uint32_t x, const uint8_t *p, s
                        const struct ferry_frame *g)
 { (void)i; (void)x; (void)p; (void)n; (void)g; return -ENOSYS; }
 
+static int h_record_pseudonym(struct ferry_instance *i, const char *k, const char *o,
+                              const char *r)
+{ (void)i; (void)k; (void)o; (void)r; return -ENOTSUP; }
+
 static const struct ferry_host host = {
     .size = sizeof(struct ferry_host),
     .abi_major = FERRY_PLUGIN_ABI_MAJOR,
@@ -63,6 +67,7 @@ static const struct ferry_host host = {
     .get_string = h_get_string, .set = h_set, .set_string = h_set_string,
     .remove = h_remove, .foreach = h_foreach, .item = h_item, .add_item = h_add_item,
     .pixel_info = h_pixel_info, .get_frame = h_get_frame, .set_frame = h_set_frame,
+    .record_pseudonym = h_record_pseudonym,
 };
 
 const struct ferry_host *harness_host(void) { return &host; }

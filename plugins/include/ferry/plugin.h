@@ -69,7 +69,7 @@ extern "C" {
 #endif
 
 #define FERRY_PLUGIN_ABI_MAJOR 1
-#define FERRY_PLUGIN_ABI_MINOR 0
+#define FERRY_PLUGIN_ABI_MINOR 1
 
 #define FERRY_PLUGIN_EXPORT __attribute__((visibility("default")))
 
@@ -171,7 +171,10 @@ struct ferry_host {
     void *(*alloc)(size_t size);
     void (*free)(void *ptr);
 
-    /* The top-level data set of an instance. */
+    /* The top-level data set of an instance. The File Meta Information
+     * (group 0002) and the preamble are not part of it: whoever writes the
+     * instance to a file builds them afresh from the output data set, so
+     * (0002,0003) follows (0008,0018) and no Source AE Title is carried over. */
     struct ferry_dataset *(*root)(struct ferry_instance *inst);
 
     /* Look an element up. Returns -ENOENT if it is absent. */
@@ -179,16 +182,20 @@ struct ferry_host {
 
     /* The value number `index` (0-based, of a backslash-separated string
      * value) decoded from the Specific Character Set to UTF-8, without its
-     * padding, NUL-terminated, into buf. Returns the length of the string
-     * (which may be >= bufsize: then the text was cut and the caller may ask
-     * again with a larger buffer), -ENOENT if the element or that value is
-     * absent, -EINVAL if it is not a string VR. */
+     * padding, NUL-terminated, into buf. ST, LT, UT and UR hold one value,
+     * in which a backslash is text: index 0 is the whole value. Returns the
+     * length of the string (which may be >= bufsize: then the text was cut
+     * and the caller may ask again with a larger buffer), -ENOENT if the
+     * element or that value is absent, -EINVAL if it is not a string VR
+     * (UN included: its bytes are not known to be text). */
     int (*get_string)(struct ferry_dataset *ds, uint32_t tag, uint32_t index, char *buf,
                       size_t bufsize);
 
     /* Add or replace an element with these bytes (copied; little endian;
      * length even, or the host pads it as the VR requires). vr is two
-     * letters; NULL means the dictionary's VR. Not for SQ (use add_item). */
+     * letters; NULL means the dictionary's VR. For SQ only length 0 is
+     * accepted: it makes an empty sequence, replacing what was there (1.1;
+     * a 1.0 host answers -EINVAL); items are added with add_item. */
     int (*set)(struct ferry_dataset *ds, uint32_t tag, const char *vr, const void *bytes,
                uint32_t length);
 
@@ -204,9 +211,11 @@ struct ferry_host {
 
     /* Call fn for each element of ds, in tag order, not descending into
      * sequences (use item() for that). fn may replace or remove the element it
-     * was handed, and nothing else of ds. fn returns 0 to go on, a positive
-     * value to stop (foreach returns it), a negative value to fail (foreach
-     * returns it). */
+     * was handed, and nothing else of ds; when it is handed a sequence, fn may
+     * also walk its items (item()) and change anything inside them, foreach
+     * included. Elements fn adds to ds are not visited. fn returns 0 to go on,
+     * a positive value to stop (foreach returns it), a negative value to fail
+     * (foreach returns it). */
     int (*foreach)(struct ferry_dataset *ds,
                    int (*fn)(void *ud, struct ferry_dataset *ds, const struct ferry_value *v),
                    void *ud);
@@ -235,6 +244,24 @@ struct ferry_host {
      * pipeline re-encodes it later in the output syntax of the route. */
     int (*set_frame)(struct ferry_instance *inst, uint32_t index, const uint8_t *pixels,
                      size_t length, const struct ferry_frame *geometry);
+
+    /* --- 1.1 ------------------------------------------------------------- */
+
+    /* Record that `original` was replaced by `replacement` in the instance,
+     * for authorized re-identification. `kind` names what was replaced, in
+     * lower-case ASCII ("patient-id", "patient-name", "study-uid"); the
+     * strings are UTF-8, NUL-terminated, borrowed for the call. The program
+     * keeps the record where only the owner of its data folder can read it
+     * (ferry deid: a file of mode 0600; the daemon: its index) and never in
+     * a log. A plugin records only when its configuration asks it to.
+     * With inst NULL (and the other arguments NULL) it is a probe, meant for
+     * configure(): 0 if this program keeps records, -ENOTSUP if not.
+     * Returns 0, -ENOTSUP (the program keeps no records), -EINVAL (a NULL
+     * or empty kind, a NULL string), or the error of the program's store;
+     * a plugin should then fail the instance rather than send it out
+     * unrecorded. Thread: that of the step running on inst. */
+    int (*record_pseudonym)(struct ferry_instance *inst, const char *kind,
+                            const char *original, const char *replacement);
 };
 
 /* ---------------------------------------------------------------------------

@@ -288,8 +288,17 @@ START_TEST(test_unlisted)
     ck_assert_int_eq(decide(0x00140104u, "PN", 0, 0, 0, false).act, DEID_ACT_EMPTY);
     ck_assert_int_eq(decide(0x00140104u, "PN", 0, 1, DEID_MODE_DUMMY, false).act,
                      DEID_ACT_DUMMY);
-    /* text: kept, scrubbed inside a C sequence, dummied inside a D sequence */
-    ck_assert_int_eq(decide(0x00080104u, "LO", 0, 1, DEID_MODE_NORMAL, false).act, DEID_ACT_KEEP);
+    /* text: kept with the instance's identifying strings and dates masked,
+     * scrubbed inside a C sequence, dummied inside a D sequence */
+    d = decide(0x00080104u, "LO", 0, 1, DEID_MODE_NORMAL, false);
+    ck_assert_int_eq(d.act, DEID_ACT_SCRUB_IDENTS);
+    ck_assert_int_eq(d.code, DEID_CODE_K);
+    ck_assert_int_eq(decide(0x00400031u, "UT", 0, 1, DEID_MODE_NORMAL, false).act,
+                     DEID_ACT_SCRUB_IDENTS);
+    ck_assert_int_eq(decide(0x00080100u, "SH", 0, 1, DEID_MODE_NORMAL, false).act, DEID_ACT_KEEP);
+    ck_assert_int_eq(decide(0x00400241u, "AE", 0, 1, DEID_MODE_NORMAL, false).act !=
+                         DEID_ACT_SCRUB_IDENTS, 1);
+    ck_assert_int_eq(decide(0x00180015u, "CS", 0, 0, DEID_MODE_NORMAL, false).act, DEID_ACT_KEEP);
     ck_assert_int_eq(decide(0x00080104u, "LO", 0, 1, DEID_MODE_CLEAN, false).act, DEID_ACT_SCRUB);
     ck_assert_int_eq(decide(0x00080104u, "LO", 0, 1, DEID_MODE_DUMMY, false).act, DEID_ACT_DUMMY);
     ck_assert_int_eq(decide(0x00080100u, "SH", 0, 1, DEID_MODE_CLEAN, false).act, DEID_ACT_KEEP);

@@ -4,7 +4,9 @@
 
 #include "plugin_harness.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,10 +164,12 @@ START_TEST(test_errors)
     CHECK_ERROR(burned, 1, "burned-in must be reject, warn or mask, not \"ignore\"");
     struct ferry_param mask_no_file[] = { { "burned-in", "mask" }, { "secret-file", good } };
     CHECK_ERROR(mask_no_file, 0, "burned-in: mask needs a mask-file");
+    /* The harness host answers the record_pseudonym probe with -ENOTSUP:
+     * a program that keeps no map. */
     struct ferry_param record_on[] = { { "secret-file", good }, { "record-pseudonyms", "on" } };
     CHECK_ERROR(record_on, 1,
-                "record-pseudonyms: on needs the host's pseudonym index, which plugin ABI 1.0 "
-                "does not offer; leave it off");
+                "record-pseudonyms: on, but this program keeps no pseudonym map (no place to "
+                "record it is set up); leave it off");
     struct ferry_param record_bad[] = { { "record-pseudonyms", "yes" }, { "secret-file", good } };
     CHECK_ERROR(record_bad, 0, "record-pseudonyms must be on or off, not \"yes\"");
     struct ferry_param tmpl[] = { { "secret-file", good }, { "site", "S" },
@@ -208,6 +212,45 @@ START_TEST(test_file_errors)
 }
 END_TEST
 
+/* A host of ABI 1.0 (without record_pseudonym) and hosts whose program
+ * does or does not keep records. */
+static int probe_ok(struct ferry_instance *i, const char *k, const char *o, const char *r)
+{
+    (void)k;
+    (void)o;
+    (void)r;
+    return i ? -EIO : 0;
+}
+
+START_TEST(test_record_pseudonyms_host)
+{
+    struct ferry_host h10 = *harness_host();
+    h10.size = (uint32_t)offsetof(struct ferry_host, record_pseudonym);
+    h10.abi_minor = 0;
+    struct ferry_param on[] = { { "record-pseudonyms", "on" }, { "secret-file", good } };
+    struct ferry_diag d = { .size = sizeof d, .param = -1 };
+    void *state = NULL;
+    ck_assert_int_eq(step->configure(&h10, on, 2, &state, &d), -EINVAL);
+    ck_assert_ptr_null(state);
+    ck_assert_str_eq(d.message, "record-pseudonyms: on needs plugin ABI 1.1 (record_pseudonym); "
+                                "this host offers 1.0; leave it off");
+    ck_assert_int_eq(d.param, 0);
+    /* off needs nothing of the host */
+    struct ferry_param off[] = { { "record-pseudonyms", "off" }, { "secret-file", good } };
+    d = (struct ferry_diag){ .size = sizeof d, .param = -1 };
+    ck_assert_int_eq(step->configure(&h10, off, 2, &state, &d), 0);
+    step->release(state);
+    state = NULL;
+    /* a host whose program keeps records */
+    struct ferry_host h11 = *harness_host();
+    h11.record_pseudonym = probe_ok;
+    d = (struct ferry_diag){ .size = sizeof d, .param = -1 };
+    ck_assert_int_eq(step->configure(&h11, on, 2, &state, &d), 0);
+    ck_assert_ptr_nonnull(state);
+    step->release(state);
+}
+END_TEST
+
 TCase *deid_tcase_params(void)
 {
     TCase *tc = tcase_create("params");
@@ -216,5 +259,6 @@ TCase *deid_tcase_params(void)
     tcase_add_test(tc, test_good_configs);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_file_errors);
+    tcase_add_test(tc, test_record_pseudonyms_host);
     return tc;
 }

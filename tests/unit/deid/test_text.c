@@ -96,6 +96,25 @@ START_TEST(test_scrub_dates)
 }
 END_TEST
 
+/* The light scrub of unlisted text: identifying strings, e-mail addresses
+ * and dates, but numbers stay. */
+START_TEST(test_scrub_light)
+{
+    struct deid_idents id = { 0 };
+    ck_assert_int_eq(deid_idents_add(&id, "HZ-TOWN-HOSP"), 0);
+    ck_assert_int_eq(deid_idents_add(&id, "张^三"), 0);
+    char *s = deid_scrub_ex("ACC-HZ-TOWN-HOSP 233604007 张三 a@b.cn 2024-03-01", &id,
+                            DEID_DATES_MASK, 0, DEID_SCRUB_EMAILS);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(s, "ACC-*** 233604007 *** *** ***");
+    free(s);
+    s = deid_scrub_ex("x@y.z 12345678 20240301", &id, DEID_DATES_SHIFT, -1, 0);
+    ck_assert_str_eq(s, "x@y.z 12345678 20240229");
+    free(s);
+    deid_idents_free(&id);
+}
+END_TEST
+
 START_TEST(test_dummies)
 {
     ck_assert_str_eq(deid_dummy_string("PN"), "ANONYMIZED");
@@ -322,6 +341,7 @@ TCase *deid_tcase_text(void)
     tcase_add_test(tc, test_idents);
     tcase_add_test(tc, test_scrub);
     tcase_add_test(tc, test_scrub_dates);
+    tcase_add_test(tc, test_scrub_light);
     tcase_add_test(tc, test_dummies);
     return tc;
 }

@@ -9,6 +9,7 @@ int main(void)
     suite_add_tcase(s, work_plugins_tcase());
     suite_add_tcase(s, work_pool_tcase());
     suite_add_tcase(s, work_pipeline_tcase());
+    suite_add_tcase(s, work_host_tcase());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

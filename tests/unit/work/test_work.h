@@ -5,4 +5,5 @@
 TCase *work_plugins_tcase(void);
 TCase *work_pool_tcase(void);
 TCase *work_pipeline_tcase(void);
+TCase *work_host_tcase(void);
 #endif
