@@ -1,14 +1,22 @@
 #!/bin/sh
 # Install everything ferry needs to build, test and benchmark, from Debian 12
 # packages only. Idempotent; run as root (or through sudo).
+#   --build-only   just what building needs (docker/Dockerfile's build stage):
+#                  no test peers (Orthanc, dicom3tools, pydicom), no clang
 set -eu
+
+BUILD_ONLY=0
+case "${1:-}" in
+  --build-only) BUILD_ONLY=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-PKGS="
-  build-essential cmake pkg-config git ca-certificates
-  clang libclang-rt-14-dev
+BUILD_PKGS="
+  build-essential cmake pkg-config python3
   liburing-dev
   zlib1g-dev
   libsqlite3-dev sqlite3
@@ -21,11 +29,17 @@ PKGS="
   libopenjph-dev openjph-tools
   dcmtk libdcmtk-dev
   check
+"
+TEST_PKGS="
+  git ca-certificates
+  clang libclang-rt-14-dev
   orthanc
   dicom3tools
-  python3 python3-pydicom python3-numpy
+  python3-pydicom python3-numpy
   procps psmisc iproute2
 "
+PKGS=$BUILD_PKGS
+if [ "$BUILD_ONLY" = 0 ]; then PKGS="$BUILD_PKGS $TEST_PKGS"; fi
 
 export DEBIAN_FRONTEND=noninteractive
 # Only refresh the package lists when they are missing or older than a day.
