@@ -92,7 +92,9 @@ static int loop_setup_ring(struct net_loop *l, unsigned entries, const char **dr
     }
     return ferry_error_set(err, rc, "io_uring_queue_init: %s%s", strerror(-rc),
                            rc == -EPERM || rc == -ENOSYS
-                               ? " (io_uring disabled? see /proc/sys/kernel/io_uring_disabled)"
+                               ? " (io_uring disabled: see /proc/sys/kernel/io_uring_disabled; "
+                                 "in a container, its seccomp profile must allow io_uring: "
+                                 "see docker/seccomp-profile.py)"
                                : "");
 }
 
