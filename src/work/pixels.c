@@ -155,6 +155,14 @@ static int expand_422(const struct dcm_dataset *ds, uint32_t index, const struct
     return 0;
 }
 
+/* Frames decoded by a codec from received instances, since start. */
+static atomic_uint_fast64_t frames_decoded;
+
+uint64_t work_frames_decoded(void)
+{
+    return (uint64_t)atomic_load(&frames_decoded);
+}
+
 /* Decode frame `index` of the source (not cached yet) into a new buffer. */
 static int source_decode(struct work_source *src, uint32_t index, const struct ferry_frame *g,
                          uint8_t **out, struct ferry_frame *out_geom, struct ferry_error **err)
@@ -235,6 +243,7 @@ static int source_decode(struct work_source *src, uint32_t index, const struct f
                             diag.message[0] ? diag.message : "the decoder failed");
             goto out_free;
         }
+        atomic_fetch_add(&frames_decoded, 1);
     }
     free(joined);
     *out = buf;
