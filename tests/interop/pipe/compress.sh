@@ -6,7 +6,7 @@
 # ferry's plugins), equal the originals bit for bit. The SOP Instance UID
 # stays (lossless).
 . "$(dirname "$0")/lib.sh"
-need storescu storescp echoscu dcmdjpls opj_decompress
+need dcmsend storescp echoscu dcmdjpls opj_decompress
 need_pydicom
 cd "$WORK" || exit 1
 

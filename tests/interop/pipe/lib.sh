@@ -71,10 +71,10 @@ wait_files() {
     done
 }
 
-# send DIR [AE]: storescu every file of DIR to ferryd
+# send DIR: dcmsend every file of DIR to ferryd (in its own syntax)
 send() {
-    storescu -aet MODALITY -aec FERRY +sd +r 127.0.0.1 "$PORT" "$1" >"$WORK/send.log" 2>&1 ||
-        fail "storescu $1: $(tail -n 5 "$WORK/send.log")"
+    dcmsend -aet MODALITY -aec FERRY -dn +sd +r 127.0.0.1 "$PORT" "$1" >"$WORK/send.log" 2>&1 ||
+        fail "dcmsend $1: $(tail -n 5 "$WORK/send.log")"
 }
 
 # queue_show: `ferry queue` of the running ferryd into $WORK/queue.out
