@@ -71,9 +71,10 @@ wait_files() {
     done
 }
 
-# send DIR: dcmsend every file of DIR to ferryd (in its own syntax)
+# send DIR [CALLING_AE]: dcmsend every file of DIR to ferryd (in its own
+# syntax), as MODALITY or CALLING_AE
 send() {
-    dcmsend -aet MODALITY -aec FERRY -dn +sd +r 127.0.0.1 "$PORT" "$1" >"$WORK/send.log" 2>&1 ||
+    dcmsend -aet "${2:-MODALITY}" -aec FERRY -dn +sd +r 127.0.0.1 "$PORT" "$1" >"$WORK/send.log" 2>&1 ||
         fail "dcmsend $1: $(tail -n 5 "$WORK/send.log")"
 }
 
