@@ -516,6 +516,7 @@ int main(void)
     suite_add_tcase(s, tc);
     suite_add_tcase(s, store_queue_tcase());
     suite_add_tcase(s, spool_tcase());
+    suite_add_tcase(s, pseudonym_tcase());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
