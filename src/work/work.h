@@ -124,8 +124,8 @@ void work_source_unref(struct work_source *src);
 
 /* Frames that codecs decoded from sources (received instances) since the
  * process started, all sources together: a source decodes each frame once
- * for all the pipelines that need it (two runs racing for the same frame
- * may both decode it; one result is kept). Any thread. */
+ * for all the pipelines that need it (a run that wants a frame another is
+ * decoding waits for it). Any thread. */
 uint64_t work_frames_decoded(void);
 
 /* Outcome of one run, besides the output data set. */
