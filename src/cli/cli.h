@@ -18,6 +18,7 @@ struct cli_command {
 /* The commands (cmd_<name>.c). */
 int cmd_config(int argc, char **argv);
 int cmd_deid(int argc, char **argv);
+int cmd_deid_map(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_transcode(int argc, char **argv);
 int cmd_queue(int argc, char **argv);

@@ -8,6 +8,7 @@
 static const struct cli_command commands[] = {
     { "config", "check a config file: ferry config check FILE", cmd_config },
     { "deid", "de-identify DICOM files and folders (PS3.15 Annex E)", cmd_deid },
+    { "deid-map", "read ferryd's pseudonym map (record-pseudonyms: on) for re-identification", cmd_deid_map },
     { "dump", "print DICOM files like dcmdump (names in UTF-8)", cmd_dump },
     { "queue", "the running ferryd's forwarding queue: show, retry, purge, pause, resume", cmd_queue },
     { "reload", "make the running ferryd read its config again", cmd_reload },

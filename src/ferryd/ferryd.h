@@ -111,6 +111,14 @@ void ferryd_signals_stop(struct ferryd *d);
 int ferryd_run(const struct ferryd_args *args);
 void ferryd_shutdown(struct ferryd *d, const char *why);
 
+/* pseudonyms.c: the pseudonym map (record-pseudonyms: on) in the index.
+ * init: set the work sink, before the config's pipelines are compiled;
+ * open: rows go through this committer from now on; close: before the
+ * committer stops (a record after that fails its job). */
+void ferryd_pseudonyms_init(void);
+void ferryd_pseudonyms_open(struct store_committer *c);
+void ferryd_pseudonyms_close(void);
+
 /* receive.c */
 void ferryd_on_accept(struct dul_server *s, void *arg, struct dul_assoc *a);
 /* Release every association once its instance in progress is answered. */

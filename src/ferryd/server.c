@@ -16,6 +16,7 @@
 #include "store/store.h"
 #include "work/plugins.h"
 #include "work/pool.h"
+#include "work/work.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -107,6 +108,7 @@ static int start(struct ferryd *d, char *msg, size_t msize)
         store_index_close(idx);
         goto out_err;
     }
+    ferryd_pseudonyms_open(d->committer);
     d->pool = work_pool_start(c->server.worker_threads, &err);
     if (!d->pool)
         goto out_err;
@@ -187,6 +189,7 @@ static void stop(struct ferryd *d)
     if (rc < 0)
         ferry_log(FERRY_LOG_ERROR, "ferryd", "the spool still had work in flight at exit");
     net_loop_free(d->loop);
+    ferryd_pseudonyms_close();
     store_committer_stop(d->committer);
     work_pool_stop(d->pool);
     conf_unref(d->conf);
@@ -204,6 +207,7 @@ int ferryd_run(const struct ferryd_args *args)
     d->log_fd = 2;
     ferry_log_init(2, FERRY_LOG_INFO);
 
+    ferryd_pseudonyms_init();
     /* The config names the plugins that check its own pipeline steps: read
      * it once to learn them, load them, read it again for real. */
     const struct conf *first = ferryd_load_config(d, stderr);
@@ -270,6 +274,10 @@ int ferryd_run(const struct ferryd_args *args)
                   (unsigned long long)fs.sent, (unsigned long long)fs.bytes,
                   (unsigned long long)fs.associations, (unsigned long long)fs.retried,
                   (unsigned long long)fs.dead);
+        /* how many frames the codecs decoded for all destinations together:
+         * once per frame of a compressed instance, however many need it */
+        ferry_log(FERRY_LOG_INFO, "ferryd", "pipelines: %llu frames decoded",
+                  (unsigned long long)work_frames_decoded());
     }
     rc = rc < 0 ? 1 : 0;
 out:

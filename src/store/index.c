@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 /* Bump with every change of SCHEMA; store_index_open() upgrades older files. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS patient ("
@@ -84,7 +84,19 @@ static const char SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS job_study ON job(study_uid, state);"
     "CREATE TABLE IF NOT EXISTS destination_state ("
     "  name TEXT PRIMARY KEY,"
-    "  paused INTEGER NOT NULL DEFAULT 0);";
+    "  paused INTEGER NOT NULL DEFAULT 0);"
+    /* v3: the pseudonym map (pseudonym.c); only filled when a deid step
+     * says record-pseudonyms: on. */
+    "CREATE TABLE IF NOT EXISTS pseudonym ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  original TEXT NOT NULL,"
+    "  replacement TEXT NOT NULL,"
+    "  step TEXT NOT NULL DEFAULT '',"
+    "  context TEXT NOT NULL DEFAULT '',"
+    "  recorded_ms INTEGER NOT NULL,"
+    "  UNIQUE(kind, original, replacement));"
+    "CREATE INDEX IF NOT EXISTS pseudonym_replacement ON pseudonym(replacement);";
 
 /* The statements of an ingest, prepared once per connection. */
 enum stmt_id {
@@ -252,7 +264,8 @@ static struct store_index *index_open(const char *path, bool readonly, struct fe
                             version, SCHEMA_VERSION);
             goto out_close;
         }
-        /* Upgrades of existing files, in order; SCHEMA creates what is new. */
+        /* Upgrades of existing files, in order; SCHEMA creates what is new
+         * (v2 to v3: the pseudonym table, created by SCHEMA). */
         if (version == 1 &&
             exec(idx, "ALTER TABLE job ADD COLUMN last_error_ms INTEGER NOT NULL DEFAULT 0",
                  err) < 0)

@@ -247,4 +247,34 @@ void store_committer_stop(struct store_committer *c);
 void store_committer_stats(struct store_committer *c, uint64_t *transactions,
                            uint64_t *instances);
 
+/* ---------------------------------------------------------------------------
+ * The pseudonym map (schema v3): what a de-identification step replaced by
+ * what, for authorized re-identification. Only filled when a route's deid
+ * step says `record-pseudonyms: on`; the index file is the data folder
+ * owner's alone (mode 0600). */
+
+struct store_pseudonym {
+    const char *kind;        /* "patient-id", "patient-name", "study-uid" */
+    const char *original;    /* UTF-8 */
+    const char *replacement; /* UTF-8 */
+    const char *step;        /* the step's label ("deid"); may be NULL */
+    const char *context;     /* the instance, as log lines name it; may be NULL */
+    int64_t recorded_ms;     /* Unix time of the first record */
+};
+
+/* Record one row (all borrowed), inside the caller's transaction; a row of
+ * the same kind, original and replacement already there is kept as it is.
+ * Returns 0 or a negative errno with *err set. Writing connection. */
+int store_pseudonym_record(struct store_index *idx, const struct store_pseudonym *rec,
+                           struct ferry_error **err);
+
+/* Call fn for each row (oldest first) whose original or replacement equals
+ * `match`, or for every row when match is NULL; the strings are borrowed for
+ * the call. fn returning nonzero stops the walk (and is returned). Also on a
+ * read-only index. Returns 0, fn's value, or a negative errno with *err. An
+ * index older than v3 (no table yet) has no rows. */
+typedef int store_pseudonym_fn(void *ud, const struct store_pseudonym *rec);
+int store_pseudonym_list(struct store_index *idx, const char *match, store_pseudonym_fn *fn,
+                         void *ud, struct ferry_error **err);
+
 #endif

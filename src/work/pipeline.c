@@ -218,6 +218,7 @@ struct work_source *work_source_new(struct dcm_dataset *ds, const struct work_re
     src->reg = reg;
     snprintf(src->context, sizeof src->context, "%s", context ? context : "");
     pthread_mutex_init(&src->lock, NULL);
+    pthread_cond_init(&src->decoded, NULL);
     return src;
 }
 
@@ -236,6 +237,8 @@ void work_source_unref(struct work_source *src)
             free(src->frames[i]);
     free(src->frames);
     free(src->geoms);
+    free(src->decoding);
+    pthread_cond_destroy(&src->decoded);
     pthread_mutex_destroy(&src->lock);
     dcm_dataset_unref(src->ds);
     free(src);

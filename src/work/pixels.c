@@ -155,6 +155,14 @@ static int expand_422(const struct dcm_dataset *ds, uint32_t index, const struct
     return 0;
 }
 
+/* Frames decoded by a codec from received instances, since start. */
+static atomic_uint_fast64_t frames_decoded;
+
+uint64_t work_frames_decoded(void)
+{
+    return (uint64_t)atomic_load(&frames_decoded);
+}
+
 /* Decode frame `index` of the source (not cached yet) into a new buffer. */
 static int source_decode(struct work_source *src, uint32_t index, const struct ferry_frame *g,
                          uint8_t **out, struct ferry_frame *out_geom, struct ferry_error **err)
@@ -235,6 +243,7 @@ static int source_decode(struct work_source *src, uint32_t index, const struct f
                             diag.message[0] ? diag.message : "the decoder failed");
             goto out_free;
         }
+        atomic_fetch_add(&frames_decoded, 1);
     }
     free(joined);
     *out = buf;
@@ -276,36 +285,49 @@ static int source_frame(struct work_source *src, uint32_t index, const uint8_t *
     if (!src->frames) {
         src->frames = calloc(frames, sizeof *src->frames);
         src->geoms = calloc(frames, sizeof *src->geoms);
-        if (!src->frames || !src->geoms) {
+        src->decoding = calloc(frames, sizeof *src->decoding);
+        if (!src->frames || !src->geoms || !src->decoding) {
             free(src->frames);
             free(src->geoms);
+            free(src->decoding);
             src->frames = NULL;
             src->geoms = NULL;
+            src->decoding = NULL;
             pthread_mutex_unlock(&src->lock);
             return ferry_error_set(err, -ENOMEM, "pixel data: out of memory");
         }
         src->n_frames = frames;
     }
+    /* Another run decoding this frame: wait for its result rather than
+     * decode it twice (the destinations of one instance often run at
+     * once). */
+    while (!src->frames[index] && src->decoding[index])
+        pthread_cond_wait(&src->decoded, &src->lock);
     uint8_t *cached = src->frames[index];
     struct ferry_frame cg = src->geoms[index];
+    if (!cached)
+        src->decoding[index] = true;
     pthread_mutex_unlock(&src->lock);
 
     if (!cached) {
         /* Decode outside the lock so pipelines decode different frames in
-         * parallel; if two decode the same frame, one result is kept. */
+         * parallel. On failure the runs that waited try for themselves. */
         uint8_t *buf = NULL;
-        if ((rc = source_decode(src, index, &g, &buf, &cg, err)) < 0)
-            return rc;
+        rc = source_decode(src, index, &g, &buf, &cg, err);
         pthread_mutex_lock(&src->lock);
-        if (!src->frames[index]) {
+        src->decoding[index] = false;
+        if (rc == 0 && !src->frames[index]) {
             src->frames[index] = buf;
             src->geoms[index] = cg;
             buf = NULL;
         }
         cached = src->frames[index];
         cg = src->geoms[index];
+        pthread_cond_broadcast(&src->decoded);
         pthread_mutex_unlock(&src->lock);
         free(buf);
+        if (rc < 0)
+            return rc;
     }
     *pixels = cached;
     *length = flen;

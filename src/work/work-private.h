@@ -16,8 +16,10 @@ struct work_source {
     const struct work_registry *reg;
     char context[256];
     pthread_mutex_t lock;              /* guards the frame cache */
+    pthread_cond_t decoded;            /* a frame's decoding finished */
     uint8_t **frames;                  /* decoded frames, by index; NULL until needed */
     struct ferry_frame *geoms;         /* the geometry each was decoded to */
+    bool *decoding;                    /* a run is decoding this frame: others wait */
     uint32_t n_frames;
 };
 

@@ -122,6 +122,12 @@ struct work_source *work_source_ref(struct work_source *src);
 /* Accepts NULL. */
 void work_source_unref(struct work_source *src);
 
+/* Frames that codecs decoded from sources (received instances) since the
+ * process started, all sources together: a source decodes each frame once
+ * for all the pipelines that need it (a run that wants a frame another is
+ * decoding waits for it). Any thread. */
+uint64_t work_frames_decoded(void);
+
 /* Outcome of one run, besides the output data set. */
 struct work_result {
     int step_result;       /* FERRY_STEP_OK, _QUARANTINE or _DROP */

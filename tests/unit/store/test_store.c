@@ -96,7 +96,7 @@ START_TEST(test_open_creates_private_file)
     ck_assert_int_eq(stat(dbpath, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0600);
     store_index_close(idx);
-    ck_assert_int_eq(test_store_scalar(dbpath, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(test_store_scalar(dbpath, "PRAGMA user_version"), 3);
     /* Opening again keeps the data and the schema. */
     idx = store_index_open(dbpath, &err);
     ck_assert_ptr_nonnull(idx);
@@ -123,7 +123,7 @@ START_TEST(test_open_errors)
     ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     ck_assert_ptr_null(store_index_open(dbpath, &err));
-    snprintf(want, sizeof want, "index %s: schema version 99 is newer than this ferry (2)",
+    snprintf(want, sizeof want, "index %s: schema version 99 is newer than this ferry (3)",
              dbpath);
     ck_assert_str_eq(err->message, want);
     ferry_error_free(err);
@@ -516,6 +516,7 @@ int main(void)
     suite_add_tcase(s, tc);
     suite_add_tcase(s, store_queue_tcase());
     suite_add_tcase(s, spool_tcase());
+    suite_add_tcase(s, pseudonym_tcase());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

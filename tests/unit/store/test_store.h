@@ -10,5 +10,6 @@
 int64_t test_store_scalar(const char *path, const char *sql);
 
 TCase *spool_tcase(void);
+TCase *pseudonym_tcase(void);
 
 #endif

@@ -8,6 +8,7 @@
 #include "test_work.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,15 +163,94 @@ START_TEST(test_decoded_once_per_source)
     struct ferry_instance a = { .src = s2, .ds = enc }, b = { .src = s2, .ds = enc };
     const uint8_t *pa, *pb;
     size_t la, lb;
+    uint64_t before = work_frames_decoded();
     ck_assert_int_eq(work_instance_frame(&a, 1, &pa, &la, NULL, NULL), 0);
     ck_assert_int_eq(work_instance_frame(&b, 1, &pb, &lb, NULL, NULL), 0);
     ck_assert_ptr_eq(pa, pb);
+    ck_assert_uint_eq(work_frames_decoded() - before, 1);
     ck_assert_uint_eq(la, 24);
     struct ferry_error *err = NULL;
     ck_assert_int_eq(work_instance_frame(&a, 3, &pa, &la, NULL, &err), -ENOENT);
     ck_assert_str_eq(err->message, "pixel data: no frame 3 (the instance has 3)");
     ferry_error_free(err);
     work_source_unref(s2);
+    dcm_dataset_unref(enc);
+    work_pipeline_free(to);
+    dcm_dataset_unref(ds);
+}
+END_TEST
+
+struct racer {
+    struct work_source *src;
+    struct dcm_dataset *ds;
+    pthread_barrier_t *go;
+    const uint8_t *frames[3];
+    int rc;
+};
+
+static void *race_frames(void *arg)
+{
+    struct racer *r = arg;
+    struct ferry_instance inst = { .src = r->src, .ds = r->ds };
+    pthread_barrier_wait(r->go);
+    for (uint32_t i = 0; i < 3 && r->rc == 0; i++) {
+        size_t len;
+        r->rc = work_instance_frame(&inst, i, &r->frames[i], &len, NULL, NULL);
+    }
+    return NULL;
+}
+
+/* Three frames of 1024 x 1024 x 16 bits: big enough that decoding one
+ * takes a while, so that runs asking at once do meet. */
+static struct dcm_dataset *big_image(void)
+{
+    struct dcm_dataset *ds = image(NULL, NULL);
+    dcm_dataset_set_uint(ds, DCM_TAG_Rows, DCM_VR_US, 1024);
+    dcm_dataset_set_uint(ds, DCM_TAG_Columns, DCM_VR_US, 1024);
+    size_t n = (size_t)3 * 1024 * 1024 * 2;
+    uint8_t *px = malloc(n);
+    ck_assert_ptr_nonnull(px);
+    for (size_t i = 0; i < n; i++)
+        px[i] = (uint8_t)(i % 2 ? (i / 7) & 0x0f : i * 5);
+    ck_assert_int_eq(dcm_dataset_set(ds, DCM_TAG_PixelData, DCM_VR_OW, px, n), 0);
+    free(px);
+    return ds;
+}
+
+/* Pipelines of several destinations asking for the same frames at once:
+ * each frame is decoded once, the others wait for it. */
+START_TEST(test_decoded_once_concurrently)
+{
+    struct dcm_dataset *ds = big_image();
+    struct work_pipeline *to = pipeline1(WORK_STEP_COMPRESS, "test-invert", NULL, 0);
+    struct work_source *src = work_source_new(ds, reg, "test");
+    struct dcm_dataset *enc = NULL;
+    struct work_result res;
+    ck_assert_int_eq(work_pipeline_run(to, src, &enc, &res, NULL), 0);
+    work_source_unref(src);
+    enum { N = 8, ROUNDS = 10 };
+    for (int round = 0; round < ROUNDS; round++) {
+        struct work_source *s2 = work_source_new(enc, reg, "test");
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, N);
+        struct racer r[N];
+        pthread_t t[N];
+        uint64_t before = work_frames_decoded();
+        for (int i = 0; i < N; i++) {
+            r[i] = (struct racer){ .src = s2, .ds = enc, .go = &go };
+            ck_assert_int_eq(pthread_create(&t[i], NULL, race_frames, &r[i]), 0);
+        }
+        for (int i = 0; i < N; i++)
+            pthread_join(t[i], NULL);
+        ck_assert_uint_eq(work_frames_decoded() - before, 3);
+        for (int i = 0; i < N; i++) {
+            ck_assert_int_eq(r[i].rc, 0);
+            for (int k = 0; k < 3; k++)
+                ck_assert_ptr_eq(r[i].frames[k], r[0].frames[k]);
+        }
+        pthread_barrier_destroy(&go);
+        work_source_unref(s2);
+    }
     dcm_dataset_unref(enc);
     work_pipeline_free(to);
     dcm_dataset_unref(ds);
@@ -847,6 +927,7 @@ TCase *work_pipeline_tcase(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_compress_and_back);
     tcase_add_test(tc, test_decoded_once_per_source);
+    tcase_add_test(tc, test_decoded_once_concurrently);
     tcase_add_test(tc, test_step_and_charset);
     tcase_add_test(tc, test_host_elements);
     tcase_add_test(tc, test_pipeline_errors);
