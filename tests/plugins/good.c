@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <ferry/plugin.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct ferry_host *host;
@@ -114,6 +115,7 @@ static int mark_configure(const struct ferry_host *h, const struct ferry_param *
                           uint32_t n, void **state, struct ferry_diag *diag)
 {
     (void)h;
+    const char *text = NULL;
     *state = NULL;
     for (uint32_t i = 0; i < n; i++) {
         if (strcmp(params[i].key, "text") != 0) {
@@ -122,13 +124,23 @@ static int mark_configure(const struct ferry_host *h, const struct ferry_param *
                      params[i].key);
             return -EINVAL;
         }
-        *state = (void *)params[i].value; /* the config outlives the state */
+        text = params[i].value;
     }
-    if (!*state) {
+    if (!text) {
         snprintf(diag->message, sizeof diag->message, "parameter 'text' is required");
         return -EINVAL;
     }
+    /* the parameters are borrowed for this call only */
+    if (!(*state = strdup(text))) {
+        snprintf(diag->message, sizeof diag->message, "out of memory");
+        return -ENOMEM;
+    }
     return 0;
+}
+
+static void mark_release(void *state)
+{
+    free(state);
 }
 
 static int mark_run(void *state, const struct ferry_host *h, struct ferry_instance *inst,
@@ -142,6 +154,7 @@ static const struct ferry_step mark = {
     .size = sizeof(struct ferry_step),
     .name = "test-mark",
     .configure = mark_configure,
+    .release = mark_release,
     .run = mark_run,
 };
 

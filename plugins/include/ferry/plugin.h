@@ -333,7 +333,10 @@ struct ferry_step {
     const char *name;  /* what `step:` names in a pipeline */
 
     /* Validate the step's parameters and build its state. Runs when a config
-     * is loaded, so that a bad parameter is a config error. */
+     * is loaded, so that a bad parameter is a config error. The parameters
+     * (keys and values) are borrowed for the call only: the host may free
+     * them as soon as configure() returns, so the state copies what it
+     * keeps. */
     int (*configure)(const struct ferry_host *host, const struct ferry_param *params,
                      uint32_t n, void **state, struct ferry_diag *diag);
     void (*release)(void *state);
