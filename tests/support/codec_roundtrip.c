@@ -476,6 +476,27 @@ uint8_t *rt_reference(const struct ferry_codec *dec, void *dec_state, const stru
     return want;
 }
 
+uint8_t *rt_read_raw_frame(const char *path, const struct ferry_frame *g)
+{
+    size_t n = harness_frame_size(g);
+    uint8_t *out = malloc(n ? n : 1);
+    if (!out || rt_read_planar_raw(path, g, out) != 0) {
+        free(out);
+        return NULL;
+    }
+    struct ferry_frame gi = *g;
+    gi.planar_configuration = 0;
+    rt_normalise(&gi, out);
+    return out;
+}
+
+uint8_t *rt_opj_decompress(const char *in, const char *raw, const struct ferry_frame *g)
+{
+    if (rt_system(120, "opj_decompress -quiet -i '%s' -o '%s' > /dev/null", in, raw) != 0)
+        return NULL;
+    return rt_read_raw_frame(raw, g);
+}
+
 bool rt_have_all(const char *const *tools, size_t n, const char *hint)
 {
     for (size_t i = 0; i < n; i++)

@@ -152,6 +152,15 @@ uint8_t *rt_reference(const struct ferry_codec *dec, void *dec_state, const stru
                       const uint8_t *frame, const struct rt_result *r, const uint8_t *cs,
                       size_t len, struct ferry_frame *og);
 
+/* Read a planar raw file (rt_read_planar_raw) as a new colour-by-pixel
+ * frame of geometry g, normalised to g's bits stored and sign; NULL if it
+ * is missing or of another size. malloc'ed. */
+uint8_t *rt_read_raw_frame(const char *path, const struct ferry_frame *g);
+
+/* opj_decompress `in` (a .j2k/.j2c/.jp2 file) to the raw file `raw` and read
+ * that with rt_read_raw_frame; NULL if either step fails. */
+uint8_t *rt_opj_decompress(const char *in, const char *raw, const struct ferry_frame *g);
+
 /* True if every one of tools[0..n-1] is on PATH; else says "SKIP: ..."
  * with `hint` on stderr and returns false. */
 bool rt_have_all(const char *const *tools, size_t n, const char *hint);

@@ -322,6 +322,28 @@ void ct_expect_param_error(const struct ct_codec *c, const char *const *p, unsig
     ck_assert_ptr_null(st);
 }
 
+uint8_t *ct_encode_synth(const struct ct_codec *c, const struct ferry_frame *g, uint32_t seed,
+                         unsigned noise, struct ferry_encoded *enc)
+{
+    uint8_t *in = harness_synth_frame(g, seed, noise);
+    ck_assert_ptr_nonnull(in);
+    struct ferry_diag diag;
+    int rc = ct_encode(c, g, in, enc, &diag);
+    ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
+    return in;
+}
+
+void ct_expect_decode_error(const struct ct_codec *c, const struct ferry_frame *g, const uint8_t *s,
+                            size_t n, int code, const char *msg)
+{
+    uint8_t *out;
+    struct ferry_frame og;
+    struct ferry_diag diag;
+    ck_assert_int_eq(ct_decode(c, g, s, n, &out, &og, &diag), code);
+    ck_assert_str_eq(diag.message, msg);
+    free(out);
+}
+
 void ct_expect_encode_error(const struct ct_codec *c, const struct ferry_frame *g, int code,
                             const char *msg)
 {
@@ -425,4 +447,25 @@ void ct_lossless_matrix(const struct rt_case *cases, size_t n, const struct ferr
             check(ctx, &cases[i], desc, &r, cs, len);
         free(cs);
     }
+}
+
+void ct_ours_make(struct ct_ours *o, const struct ferry_codec *enc, void *enc_state,
+                  const struct ferry_codec *dec, void *dec_state, const struct ferry_frame *g,
+                  uint32_t seed, unsigned noise, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    rt_describe(g, noise, o->desc, sizeof o->desc);
+    o->frame = harness_synth_frame(g, seed, noise);
+    ck_assert_msg(rt_run(enc, enc_state, dec, dec_state, g, o->frame, &o->r, &o->cs, &o->len) == 0,
+                  "%s: %s", o->desc, o->r.msg);
+    ck_assert_int_eq(rt_write_file(path, o->cs, o->len), 0);
+    o->want = rt_reference(dec, dec_state, g, o->frame, &o->r, o->cs, o->len, &o->og);
+    ck_assert_msg(o->want != NULL, "%s: our decoder fails on our stream", o->desc);
+}
+
+void ct_ours_free(struct ct_ours *o)
+{
+    free(o->want);
+    free(o->cs);
+    free(o->frame);
 }

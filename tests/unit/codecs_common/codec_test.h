@@ -110,6 +110,17 @@ void ct_check_param_cases(const struct harness_plugin *plug, const struct ct_par
 void ct_expect_param_error(const struct ct_codec *c, const char *const *p, unsigned n,
                            int32_t param, const char *msg);
 
+/* A synthetic frame of geometry g (seed, noise; returned, the caller
+ * frees) encoded by c into *enc (enc->bytes: the caller frees); fails the
+ * test if encoding fails. */
+uint8_t *ct_encode_synth(const struct ct_codec *c, const struct ferry_frame *g, uint32_t seed,
+                         unsigned noise, struct ferry_encoded *enc);
+
+/* Decoding s (n bytes) as a frame of geometry g fails with `code` and
+ * exactly msg. */
+void ct_expect_decode_error(const struct ct_codec *c, const struct ferry_frame *g, const uint8_t *s,
+                            size_t n, int code, const char *msg);
+
 /* Encoding a synthetic frame of geometry g (seed 1, no noise) fails with
  * `code` and exactly msg. */
 void ct_expect_encode_error(const struct ct_codec *c, const struct ferry_frame *g, int code,
@@ -160,5 +171,27 @@ typedef void ct_matrix_check_fn(void *ctx, const struct rt_case *c, const char *
 void ct_lossless_matrix(const struct rt_case *cases, size_t n, const struct ferry_codec *enc,
                         void *enc_state, const struct ferry_codec *dec, void *dec_state,
                         const char *label, ct_matrix_check_fn *check, void *ctx);
+
+/* ---- interop ------------------------------------------------------------ */
+
+/* A frame of ours for another decoder: the synthetic input, our
+ * codestream (also in file `path`), the round trip through our own
+ * decoder, and the pixels the other decoder must give (rt_reference). */
+struct ct_ours {
+    uint8_t *frame;
+    uint8_t *cs;
+    size_t len;
+    struct rt_result r;
+    uint8_t *want;
+    struct ferry_frame og; /* what our decoder wrote (lossy), else g */
+    char desc[128];
+};
+
+/* Fill *o for a frame of geometry g (seed, noise) encoded by enc/enc_state
+ * and decoded by dec/dec_state; fails the test if any step fails. */
+void ct_ours_make(struct ct_ours *o, const struct ferry_codec *enc, void *enc_state,
+                  const struct ferry_codec *dec, void *dec_state, const struct ferry_frame *g,
+                  uint32_t seed, unsigned noise, const char *path);
+void ct_ours_free(struct ct_ours *o);
 
 #endif

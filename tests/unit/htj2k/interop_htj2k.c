@@ -92,19 +92,23 @@ static int read_pnm(const char *file, const struct ferry_frame *g, uint8_t *out)
  * colour-by-pixel frame of geometry g. */
 static uint8_t *tool_decode(bool opj, const char *in, const struct ferry_frame *g)
 {
+    if (opj) {
+        uint8_t *out = rt_opj_decompress(in, rt_path("opj.rawl"), g);
+        ck_assert_msg(out != NULL, "opj_decompress failed on %s", in);
+        return out;
+    }
     /* ojph_expand writes colour-transformed codestreams only as PPM */
-    bool pnm = !opj && g->samples_per_pixel == 3;
-    const char *out_name = opj ? "opj.rawl" : pnm ? "ojph.ppm" : "ojph.yuv";
-    int rc = opj ? rt_system(120, "opj_decompress -quiet -i '%s' -o '%s' > /dev/null", in,
-                             rt_path(out_name))
-                 : rt_system(120, "ojph_expand -i '%s' -o '%s' > /dev/null", in, rt_path(out_name));
-    ck_assert_msg(rc == 0, "%s failed on %s", opj ? "opj_decompress" : "ojph_expand", in);
-    size_t n = harness_frame_size(g);
-    uint8_t *out = malloc(n);
-    if (pnm)
-        ck_assert_msg(read_pnm(rt_path(out_name), g, out) == 0, "%s: unreadable", out_name);
-    else
-        ck_assert_msg(rt_read_planar_raw(rt_path(out_name), g, out) == 0, "%s: wrong size", out_name);
+    bool pnm = g->samples_per_pixel == 3;
+    const char *out_name = pnm ? "ojph.ppm" : "ojph.yuv";
+    ck_assert_msg(rt_system(120, "ojph_expand -i '%s' -o '%s' > /dev/null", in, rt_path(out_name)) == 0,
+                  "ojph_expand failed on %s", in);
+    if (!pnm) {
+        uint8_t *out = rt_read_raw_frame(rt_path(out_name), g);
+        ck_assert_msg(out != NULL, "%s: wrong size", out_name);
+        return out;
+    }
+    uint8_t *out = malloc(harness_frame_size(g));
+    ck_assert_msg(read_pnm(rt_path(out_name), g, out) == 0, "%s: unreadable", out_name);
     struct ferry_frame gi = *g;
     gi.planar_configuration = 0;
     rt_normalise(&gi, out);
@@ -142,18 +146,12 @@ static void ours_to_tools(const char *codec, const char *dec_uid, struct ferry_f
     struct ferry_diag d = {.size = sizeof d, .param = -1};
     void *st;
     ck_assert_int_eq(enc->configure(NULL, 0, &st, &d), 0);
-    uint8_t *frame = harness_synth_frame(&g, 53, noise);
-    struct rt_result r;
-    uint8_t *cs;
-    size_t len;
-    char desc[128];
-    rt_describe(&g, noise, desc, sizeof desc);
-    ck_assert_msg(rt_run(enc, st, dec, NULL, &g, frame, &r, &cs, &len) == 0, "%s", r.msg);
-    ck_assert_int_eq(rt_write_file(rt_path("ours.j2c"), cs, len), 0);
+    struct ct_ours o;
+    ct_ours_make(&o, enc, st, dec, NULL, &g, 53, noise, rt_path("ours.j2c"));
+    const char *desc = o.desc;
     size_t n = harness_frame_size(&g);
-    struct ferry_frame og;
-    uint8_t *want = rt_reference(dec, NULL, &g, frame, &r, cs, len, &og);
-    ck_assert_ptr_nonnull(want);
+    uint8_t *want = o.want;
+    o.want = NULL;
     uint8_t *opj = tool_decode(true, rt_path("ours.j2c"), &g);
     ck_assert_msg(memcmp(opj, want, n) == 0, "%s %s: opj_decompress decodes other pixels", codec,
                   desc);
@@ -178,15 +176,14 @@ static void ours_to_tools(const char *codec, const char *dec_uid, struct ferry_f
     long diff = max_abs_diff(&g, ojph, want);
     /* Two floating-point 9/7 implementations: +-1 at 12 bits, a few more
      * units at 16 bits (the same relative error). */
-    long tol = r.lossy ? 1 + (((1L << g.bits_stored) - 1) >> 14) : 0;
+    long tol = o.r.lossy ? 1 + (((1L << g.bits_stored) - 1) >> 14) : 0;
     ck_assert_msg(diff <= tol, "%s %s: ojph_expand differs by %ld", codec, desc, diff);
     fprintf(stderr, "ours -> opj_decompress, ojph_expand %-20s %-40s ok (ojph max diff %ld)\n",
                   codec, desc, diff);
     free(ojph);
     free(opj);
     free(want);
-    free(cs);
-    free(frame);
+    ct_ours_free(&o);
     enc->release(st);
 }
 

@@ -70,11 +70,9 @@ static double lossy_roundtrip(unsigned quality, const char *subsampling,
     const char *p[] = {q, ss};
     struct ct_codec c;
     ct_open(&c, "jpeg", "jpeg-baseline", p, 2);
-    uint8_t *in = harness_synth_frame(g, 42, noise);
     struct ferry_encoded enc;
     struct ferry_diag diag;
-    int rc = ct_encode(&c, g, in, &enc, &diag);
-    ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
+    uint8_t *in = ct_encode_synth(&c, g, 42, noise, &enc);
     ck_assert_uint_eq(enc.lossy, 1);
     ck_assert_uint_eq(enc.frame.planar_configuration, 0);
     if (g->samples_per_pixel == 3)
@@ -91,7 +89,7 @@ static double lossy_roundtrip(unsigned quality, const char *subsampling,
 
     uint8_t *out;
     struct ferry_frame og;
-    rc = ct_decode(&c, &enc.frame, enc.bytes, enc.length, &out, &og, &diag);
+    int rc = ct_decode(&c, &enc.frame, enc.bytes, enc.length, &out, &og, &diag);
     ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
     ck_assert_str_eq(og.photometric, g->samples_per_pixel == 3 ? "RGB" : g->photometric);
     ck_assert_uint_eq(og.planar_configuration, 0);
@@ -197,10 +195,9 @@ START_TEST(test_ybr_full_input)
     struct ct_codec c;
     ct_open(&c, "jpeg", "jpeg-baseline", p, 2);
     struct ferry_frame g = rt_geom(32, 40, 3, 8, 8, 0, 0, "YBR_FULL");
-    uint8_t *in = harness_synth_frame(&g, 3, 0);
     struct ferry_encoded enc;
     struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&c, &g, in, &enc, &diag), 0);
+    uint8_t *in = ct_encode_synth(&c, &g, 3, 0, &enc);
     ck_assert_str_eq(enc.frame.photometric, "YBR_FULL");
     uint8_t *out;
     struct ferry_frame og;
@@ -305,10 +302,9 @@ END_TEST
 START_TEST(test_decode_into_16_bits)
 {
     struct ferry_frame g = rt_geom(20, 30, 1, 8, 8, 0, 0, "MONOCHROME2");
-    uint8_t *in = harness_synth_frame(&g, 9, 5);
     struct ferry_encoded enc;
     struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&base, &g, in, &enc, &diag), 0);
+    uint8_t *in = ct_encode_synth(&base, &g, 9, 5, &enc);
     uint8_t *out8, *out16;
     struct ferry_frame og;
     ck_assert_int_eq(ct_decode(&ext, &g, enc.bytes, enc.length, &out8, &og, &diag), 0);
@@ -338,16 +334,10 @@ START_TEST(test_decode_not_ours)
         0xFF, 0xD8, 0xFF, 0xC3, 0x00, 0x0B, 16, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00,
         0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xD9};
     struct ferry_frame g = rt_geom(8, 8, 1, 16, 12, 0, 0, "MONOCHROME2");
-    uint8_t *out;
-    struct ferry_frame og;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_decode(&ext, &g, sof1_12bit, sizeof sof1_12bit, &out, &og, &diag),
-                     -ENOTSUP);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Unsupported JPEG data precision 12");
-    free(out);
-    ck_assert_int_eq(ct_decode(&ext, &g, sof3, sizeof sof3, &out, &og, &diag), -ENOTSUP);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Unsupported JPEG process: SOF type 0xc3");
-    free(out);
+    ct_expect_decode_error(&ext, &g, sof1_12bit, sizeof sof1_12bit, -ENOTSUP,
+                           "JPEG: decoding: Unsupported JPEG data precision 12");
+    ct_expect_decode_error(&ext, &g, sof3, sizeof sof3, -ENOTSUP,
+                           "JPEG: decoding: Unsupported JPEG process: SOF type 0xc3");
 }
 END_TEST
 
@@ -423,31 +413,21 @@ END_TEST
 START_TEST(test_decode_errors)
 {
     struct ferry_frame g = rt_geom(16, 24, 3, 8, 8, 0, 0, "RGB");
-    uint8_t *in = harness_synth_frame(&g, 8, 20);
     struct ferry_encoded enc;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&base, &g, in, &enc, &diag), 0);
-    uint8_t *out;
-    struct ferry_frame og;
+    uint8_t *in = ct_encode_synth(&base, &g, 8, 20, &enc);
     struct ferry_frame other = rt_geom(24, 16, 3, 8, 8, 0, 0, "YBR_FULL_422");
-    ck_assert_int_eq(ct_decode(&base, &other, enc.bytes, enc.length, &out, &og, &diag), -EINVAL);
-    ck_assert_str_eq(diag.message,
-                     "JPEG: the stream holds 24x16 pixels of 3 samples, the data set says 16x24 "
-                     "of 3");
-    free(out);
-    ck_assert_int_eq(ct_decode(&base, &enc.frame, enc.bytes, 0, &out, &og, &diag), -EBADMSG);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Empty input file");
-    free(out);
+    ct_expect_decode_error(&base, &other, enc.bytes, enc.length, -EINVAL,
+                           "JPEG: the stream holds 24x16 pixels of 3 samples, the data set says 16x24 "
+                           "of 3");
+    ct_expect_decode_error(&base, &enc.frame, enc.bytes, 0, -EBADMSG,
+                           "JPEG: decoding: Empty input file");
     const uint8_t not_jpeg[8] = "DICM\0\0\0";
-    ck_assert_int_eq(ct_decode(&base, &enc.frame, not_jpeg, 8, &out, &og, &diag), -EBADMSG);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Not a JPEG file: starts with 0x44 0x49");
-    free(out);
+    ct_expect_decode_error(&base, &enc.frame, not_jpeg, 8, -EBADMSG,
+                           "JPEG: decoding: Not a JPEG file: starts with 0x44 0x49");
     /* Cut in the entropy-coded data: libjpeg would pad with grey and warn;
      * here it is an error. */
-    ck_assert_int_eq(ct_decode(&base, &enc.frame, enc.bytes, enc.length - 40, &out, &og, &diag),
-                     -EBADMSG);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Premature end of JPEG file");
-    free(out);
+    ct_expect_decode_error(&base, &enc.frame, enc.bytes, enc.length - 40, -EBADMSG,
+                           "JPEG: decoding: Premature end of JPEG file");
     /* Every truncation fails with a message. */
     size_t len = enc.length;
     while (len > 0 && enc.bytes[len - 1] != 0xD9) /* the pad byte after EOI */
@@ -461,10 +441,8 @@ END_TEST
 START_TEST(test_decode_mutations)
 {
     struct ferry_frame g = rt_geom(19, 23, 3, 8, 8, 0, 0, "RGB");
-    uint8_t *in = harness_synth_frame(&g, 8, 30);
     struct ferry_encoded enc;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&base, &g, in, &enc, &diag), 0);
+    uint8_t *in = ct_encode_synth(&base, &g, 8, 30, &enc);
     uint32_t rng = 77;
     ck_assert_uint_gt(ct_decode_mutations(&base, &enc.frame, enc.bytes, enc.length, &rng, 3000, 3),
                       0);

@@ -73,16 +73,12 @@ static void ours_to_dcmdjpeg(const char *codec, const char *key, const char *val
 {
     const struct ferry_codec *c = harness_codec(plug, codec);
     void *st = configure(codec, key, value);
-    uint8_t *frame = harness_synth_frame(&g, 99, noise);
-    struct rt_result r;
-    uint8_t *cs;
-    size_t len;
-    char desc[128], ga[128];
-    rt_describe(&g, noise, desc, sizeof desc);
-    ck_assert_msg(rt_run(c, st, c, st, &g, frame, &r, &cs, &len) == 0, "%s: %s", desc, r.msg);
-    ck_assert_int_eq(rt_write_file(rt_path("ours.jpg"), cs, len), 0);
-    ck_assert_int_eq(rt_pydicom(NULL, "wrap '%s' %s %d '%s' '%s'", rt_geom_arg(&r.coded, ga, sizeof ga),
-                                ts_of(codec), (int)r.lossy, rt_path("ours.jpg"), rt_path("ours.dcm")),
+    /* lossy: compared with the plugin's own decode of the same stream */
+    struct ct_ours o;
+    ct_ours_make(&o, c, st, c, st, &g, 99, noise, rt_path("ours.jpg"));
+    char ga[128];
+    ck_assert_int_eq(rt_pydicom(NULL, "wrap '%s' %s %d '%s' '%s'", rt_geom_arg(&o.r.coded, ga, sizeof ga),
+                                ts_of(codec), (int)o.r.lossy, rt_path("ours.jpg"), rt_path("ours.dcm")),
                      0);
     ck_assert_int_eq(rt_system(120, "dcmdjpeg '%s' '%s'", rt_path("ours.dcm"), rt_path("dec.dcm")), 0);
     struct ferry_frame dg;
@@ -90,20 +86,15 @@ static void ours_to_dcmdjpeg(const char *codec, const char *key, const char *val
     ck_assert_uint_eq(dg.rows, g.rows);
     ck_assert_uint_eq(dg.samples_per_pixel, g.samples_per_pixel);
     size_t n = harness_frame_size(&g);
-    /* lossy: the plugin's own decode of the same stream */
-    struct ferry_frame og;
-    uint8_t *want = rt_reference(c, st, &g, frame, &r, cs, len, &og);
-    ck_assert_ptr_nonnull(want);
-    if (r.lossy)
-        ck_assert_str_eq(og.photometric, dg.photometric);
+    if (o.r.lossy)
+        ck_assert_str_eq(o.og.photometric, dg.photometric);
     ck_assert_uint_eq(harness_frame_size(&dg), n);
-    ck_assert_msg(memcmp(want, theirs, n) == 0, "%s %s: dcmdjpeg decodes other pixels", codec, desc);
-    fprintf(stderr, "ours -> dcmdjpeg  %-18s %-40s ok (%zu bytes)\n", codec, desc, len);
-    free(want);
+    ck_assert_msg(memcmp(o.want, theirs, n) == 0, "%s %s: dcmdjpeg decodes other pixels", codec,
+                  o.desc);
+    fprintf(stderr, "ours -> dcmdjpeg  %-18s %-40s ok (%zu bytes)\n", codec, o.desc, o.len);
     free(theirs);
-    free(cs);
-    free(frame);
-    harness_codec(plug, codec)->release(st);
+    ct_ours_free(&o);
+    c->release(st);
 }
 
 START_TEST(test_ours_to_dcmdjpeg)

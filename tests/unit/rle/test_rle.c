@@ -21,11 +21,9 @@ static const struct rt_layout layouts[] = {
 /* One encode + decode, bit-exact, with the attributes checked. */
 static void roundtrip(const struct ferry_frame *g, uint32_t seed, unsigned noise)
 {
-    uint8_t *in = harness_synth_frame(g, seed, noise);
     struct ferry_encoded enc;
     struct ferry_diag diag;
-    int rc = ct_encode(&rle, g, in, &enc, &diag);
-    ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
+    uint8_t *in = ct_encode_synth(&rle, g, seed, noise, &enc);
     ck_assert_uint_eq(enc.lossy, 0);
     ck_assert_uint_eq(enc.frame.planar_configuration, g->planar_configuration);
     ck_assert_str_eq(enc.frame.photometric, g->photometric);
@@ -34,7 +32,7 @@ static void roundtrip(const struct ferry_frame *g, uint32_t seed, unsigned noise
 
     uint8_t *out;
     struct ferry_frame og;
-    rc = ct_decode(&rle, &enc.frame, enc.bytes, enc.length, &out, &og, &diag);
+    int rc = ct_decode(&rle, &enc.frame, enc.bytes, enc.length, &out, &og, &diag);
     ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
     ck_assert_uint_eq(og.planar_configuration, enc.frame.planar_configuration);
     char why[256];
@@ -204,59 +202,48 @@ END_TEST
 
 /* ---- hostile input ---------------------------------------------------------- */
 
-static void expect_decode_error(const struct ferry_frame *g, const uint8_t *s, size_t n, int code,
-                                const char *msg)
-{
-    uint8_t *out;
-    struct ferry_frame og;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_decode(&rle, g, s, n, &out, &og, &diag), code);
-    ck_assert_str_eq(diag.message, msg);
-    free(out);
-}
-
 START_TEST(test_decode_errors)
 {
     struct ferry_frame g = rt_geom(2, 3, 1, 8, 8, 0, 0, "MONOCHROME2");
     uint8_t s[80];
     memset(s, 0, sizeof s);
-    expect_decode_error(&g, s, 63, -EBADMSG, "RLE: 63 bytes, shorter than the 64-byte header");
-    expect_decode_error(&g, s, 0, -EBADMSG, "RLE: 0 bytes, shorter than the 64-byte header");
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: header says 0 segments (must be 1..15)");
+    ct_expect_decode_error(&rle, &g, s, 63, -EBADMSG, "RLE: 63 bytes, shorter than the 64-byte header");
+    ct_expect_decode_error(&rle, &g, s, 0, -EBADMSG, "RLE: 0 bytes, shorter than the 64-byte header");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: header says 0 segments (must be 1..15)");
     s[0] = 16;
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: header says 16 segments (must be 1..15)");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: header says 16 segments (must be 1..15)");
     s[0] = 0xff;
     s[3] = 0xff;
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: header says 4278190335 segments (must be 1..15)");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: header says 4278190335 segments (must be 1..15)");
     s[3] = 0;
     s[0] = 2;
-    expect_decode_error(&g, s, 80, -EINVAL,
+    ct_expect_decode_error(&rle, &g, s, 80, -EINVAL,
                         "RLE: header says 2 segments, the geometry needs 1 (1 samples x 1 bytes)");
     s[0] = 1;
     s[4] = 63;
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 offset 63 outside 64..80");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 offset 63 outside 64..80");
     s[4] = 81;
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 offset 81 outside 64..80");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 offset 81 outside 64..80");
     s[7] = 0x80; /* huge offset */
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 offset 2147483729 outside 64..80");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 offset 2147483729 outside 64..80");
     s[7] = 0;
     s[4] = 80; /* an empty segment */
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 ends after 0 of 6 bytes");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 ends after 0 of 6 bytes");
     s[4] = 64;
     s[64] = 0xF9; /* replicate 8 > 6 */
-    expect_decode_error(&g, s, 80, -EBADMSG,
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG,
                         "RLE: segment 1: a run of 8 bytes at byte 0 passes the end of the 6-byte "
                         "plane");
     s[64] = 0x05; /* literal 6, but only 3 bytes left */
-    expect_decode_error(&g, s, 68, -EBADMSG,
+    ct_expect_decode_error(&rle, &g, s, 68, -EBADMSG,
                         "RLE: segment 1: a literal run of 6 bytes at byte 0 is cut off by the end "
                         "of the segment");
     s[64] = 0xFE; /* replicate 3 with its value cut off */
-    expect_decode_error(&g, s, 65, -EBADMSG,
+    ct_expect_decode_error(&rle, &g, s, 65, -EBADMSG,
                         "RLE: segment 1: a replicate run at byte 0 has no value");
     s[64] = 0x80; /* only no-ops */
     memset(s + 64, 0x80, 16);
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 ends after 0 of 6 bytes");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 ends after 0 of 6 bytes");
 
     /* Offsets out of order in a 3-segment frame. */
     struct ferry_frame rgb = rt_geom(2, 3, 3, 8, 8, 0, 1, "RGB");
@@ -265,7 +252,7 @@ START_TEST(test_decode_errors)
     s[4] = 64;
     s[8] = 72;
     s[12] = 70;
-    expect_decode_error(&rgb, s, 80, -EBADMSG, "RLE: segment 3 offset 70 outside 72..80");
+    ct_expect_decode_error(&rle, &rgb, s, 80, -EBADMSG, "RLE: segment 3 offset 70 outside 72..80");
 }
 END_TEST
 
