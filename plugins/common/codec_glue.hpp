@@ -40,18 +40,8 @@ struct ferry_plugin glue_plugin(const char *name, const char *version, const cha
                                 const struct ferry_codec *const *codecs, uint32_t n_codecs,
                                 void (*unload)(void))
 {
-    struct ferry_plugin p;
-    memset(&p, 0, sizeof p);
-    p.size = sizeof p;
-    p.abi_major = FERRY_PLUGIN_ABI_MAJOR;
-    p.abi_minor = FERRY_PLUGIN_ABI_MINOR;
-    p.name = name;
-    p.version = version;
-    p.description = description;
-    p.codecs = codecs;
-    p.n_codecs = n_codecs;
-    p.unload = unload;
-    return p;
+    return ferry_plugin{sizeof(struct ferry_plugin), FERRY_PLUGIN_ABI_MAJOR, FERRY_PLUGIN_ABI_MINOR,
+                        name, version, description, codecs, n_codecs, NULL, 0, unload};
 }
 
 /* ferry_plugin_init's first check: a host of this ABI major. */

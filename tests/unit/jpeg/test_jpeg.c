@@ -347,7 +347,7 @@ START_TEST(test_params)
 {
     const char *unknown[] = {"quality=50", "near=2"};
     ct_expect_param_error(&base, unknown, 2, 1,
-                       "unknown parameter \"near\"; jpeg-baseline takes quality, subsampling");
+                          "unknown parameter \"near\"; jpeg-baseline takes quality, subsampling");
     const char *twice[] = {"subsampling=420", "quality=50", "quality=60"};
     ct_expect_param_error(&base, twice, 3, 2, "parameter \"quality\" given twice");
     const char *twice2[] = {"subsampling=420", "subsampling=444"};
@@ -391,12 +391,12 @@ START_TEST(test_geometry_refused)
     ct_expect_encode_error(&base, &g, -ENOTSUP, "JPEG baseline: signed pixels (it codes unsigned)");
     g = rt_geom(4, 4, 1, 8, 8, 0, 0, "PALETTE COLOR");
     ct_expect_encode_error(&base, &g, -ENOTSUP,
-                        "JPEG baseline: Photometric Interpretation PALETTE COLOR with 1 samples "
-                        "(it codes MONOCHROME1/2, RGB or YBR_FULL)");
+                           "JPEG baseline: Photometric Interpretation PALETTE COLOR with 1 samples "
+                           "(it codes MONOCHROME1/2, RGB or YBR_FULL)");
     g = rt_geom(4, 4, 3, 8, 8, 0, 0, "YBR_FULL_422");
     ct_expect_encode_error(&base, &g, -ENOTSUP,
-                        "JPEG baseline: Photometric Interpretation YBR_FULL_422 with 3 samples "
-                        "(it codes MONOCHROME1/2, RGB or YBR_FULL)");
+                           "JPEG baseline: Photometric Interpretation YBR_FULL_422 with 3 samples "
+                           "(it codes MONOCHROME1/2, RGB or YBR_FULL)");
     g = rt_geom(70000, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
     uint8_t dummy[16] = {0};
     struct ferry_encoded enc = {.size = sizeof enc};

@@ -250,7 +250,7 @@ START_TEST(test_params)
 {
     const char *unknown[] = {"near=1", "quality=9"};
     ct_expect_param_error(&nl, unknown, 2, 1,
-                       "unknown parameter \"quality\"; jpeg-ls-near-lossless takes near");
+                          "unknown parameter \"quality\"; jpeg-ls-near-lossless takes near");
     const char *twice[] = {"near=1", "near=2"};
     ct_expect_param_error(&nl, twice, 2, 1, "parameter \"near\" given twice");
     const char *bad[][1] = {{"near=256"}, {"near=-1"}, {"near=two"}, {"near="}, {"near= 3"},
@@ -263,7 +263,7 @@ START_TEST(test_params)
     }
     const char *lossless[] = {"near=0"};
     ct_expect_param_error(&ls, lossless, 1, 0,
-                       "unknown parameter \"near\"; jpeg-ls-lossless takes no parameters");
+                          "unknown parameter \"near\"; jpeg-ls-lossless takes no parameters");
     void *st;
     struct ferry_diag diag;
     const char *ok[] = {"near=255"};
@@ -285,16 +285,16 @@ START_TEST(test_geometry_refused)
     ct_expect_encode_error(&ls, &g, -ENOTSUP, "JPEG-LS: Bits Stored 1 (JPEG-LS codes 2..16)");
     g = rt_geom(4, 4, 3, 8, 8, 0, 0, "YBR_FULL_422");
     ct_expect_encode_error(&ls, &g, -ENOTSUP,
-                        "JPEG-LS: native YBR_FULL_422 pixel data is not supported (RGB or YBR_FULL)");
+                           "JPEG-LS: native YBR_FULL_422 pixel data is not supported (RGB or YBR_FULL)");
     g = rt_geom(4, 4, 1, 8, 2, 0, 0, "MONOCHROME2");
     ct_expect_encode_error(&nl, &g, -EINVAL, "JPEG-LS: near 2 is too large for 2-bit samples (at most 1)");
     g = rt_geom(4, 4, 1, 8, 8, 0, 0, "PALETTE COLOR");
     ct_expect_encode_error(&nl, &g, -ENOTSUP,
-                        "JPEG-LS: near-lossless coding of PALETTE COLOR indices would change "
-                        "colours; use near 0 or jpeg-ls-lossless");
+                           "JPEG-LS: near-lossless coding of PALETTE COLOR indices would change "
+                           "colours; use near 0 or jpeg-ls-lossless");
     g = rt_geom(0, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
     ct_expect_encode_error(&ls, &g, -EINVAL,
-                        "JPEG-LS: frame of 0x4 pixels (rows and columns must be 1..65535)");
+                           "JPEG-LS: frame of 0x4 pixels (rows and columns must be 1..65535)");
     /* Lossless coding of palette indices is fine. */
     g = rt_geom(9, 4, 1, 8, 8, 0, 0, "PALETTE COLOR");
     lossless_roundtrip(&ls, &g, 2, 100);

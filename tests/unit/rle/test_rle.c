@@ -218,7 +218,7 @@ START_TEST(test_decode_errors)
     s[3] = 0;
     s[0] = 2;
     ct_expect_decode_error(&rle, &g, s, 80, -EINVAL,
-                        "RLE: header says 2 segments, the geometry needs 1 (1 samples x 1 bytes)");
+                           "RLE: header says 2 segments, the geometry needs 1 (1 samples x 1 bytes)");
     s[0] = 1;
     s[4] = 63;
     ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 offset 63 outside 64..80");
@@ -232,15 +232,15 @@ START_TEST(test_decode_errors)
     s[4] = 64;
     s[64] = 0xF9; /* replicate 8 > 6 */
     ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG,
-                        "RLE: segment 1: a run of 8 bytes at byte 0 passes the end of the 6-byte "
-                        "plane");
+                           "RLE: segment 1: a run of 8 bytes at byte 0 passes the end of the 6-byte "
+                           "plane");
     s[64] = 0x05; /* literal 6, but only 3 bytes left */
     ct_expect_decode_error(&rle, &g, s, 68, -EBADMSG,
-                        "RLE: segment 1: a literal run of 6 bytes at byte 0 is cut off by the end "
-                        "of the segment");
+                           "RLE: segment 1: a literal run of 6 bytes at byte 0 is cut off by the end "
+                           "of the segment");
     s[64] = 0xFE; /* replicate 3 with its value cut off */
     ct_expect_decode_error(&rle, &g, s, 65, -EBADMSG,
-                        "RLE: segment 1: a replicate run at byte 0 has no value");
+                           "RLE: segment 1: a replicate run at byte 0 has no value");
     s[64] = 0x80; /* only no-ops */
     memset(s + 64, 0x80, 16);
     ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 ends after 0 of 6 bytes");
