@@ -73,6 +73,42 @@ int fs_layout_from_frame(const struct ferry_frame *g, unsigned allocs, uint32_t 
     return 0;
 }
 
+/* fs_layout_from_frame with the reason in diag. */
+static int layout_or_diag(const struct ferry_frame *g, unsigned allocs, uint32_t max_bits_stored,
+                          struct fs_layout *l, struct ferry_diag *diag)
+{
+    char why[200];
+    int rc = fs_layout_from_frame(g, allocs, max_bits_stored, l, why, sizeof why);
+    if (rc < 0)
+        fs_diag(diag, -1, "%s", why);
+    return rc;
+}
+
+int fs_layout_for_encode(const struct ferry_frame *g, unsigned allocs, uint32_t max_bits_stored,
+                         size_t in_len, struct fs_layout *l, struct ferry_diag *diag)
+{
+    if (layout_or_diag(g, allocs, max_bits_stored, l, diag) < 0)
+        return -EINVAL;
+    if (in_len != l->frame_size) {
+        fs_diag(diag, -1, "the frame has %zu bytes but its geometry needs %zu", in_len,
+                l->frame_size);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int fs_layout_for_decode(const struct ferry_frame *g, unsigned allocs, uint32_t max_bits_stored,
+                         size_t out_len, struct fs_layout *l, struct ferry_diag *diag)
+{
+    if (layout_or_diag(g, allocs, max_bits_stored, l, diag) < 0)
+        return -EINVAL;
+    if (out_len == l->frame_size)
+        return 0;
+    fs_diag(diag, -1, "the output buffer holds %zu bytes but a %ux%u frame needs %zu", out_len,
+            (unsigned)l->columns, (unsigned)l->rows, l->frame_size);
+    return -EINVAL;
+}
+
 int64_t fs_min_value(const struct fs_layout *l)
 {
     return l->is_signed ? -((int64_t)1 << (l->bits_stored - 1)) : 0;

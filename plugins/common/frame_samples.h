@@ -50,6 +50,15 @@ enum fs_alloc {
 int fs_layout_from_frame(const struct ferry_frame *g, unsigned allocs, uint32_t max_bits_stored,
                          struct fs_layout *l, char *msg, size_t msglen);
 
+/* fs_layout_from_frame for an encoder's input frame of in_len bytes, or a
+ * decoder's output buffer of out_len bytes, which must be the frame's
+ * size. On failure writes the reason into diag (param -1) and returns
+ * -EINVAL. */
+int fs_layout_for_encode(const struct ferry_frame *g, unsigned allocs, uint32_t max_bits_stored,
+                         size_t in_len, struct fs_layout *l, struct ferry_diag *diag);
+int fs_layout_for_decode(const struct ferry_frame *g, unsigned allocs, uint32_t max_bits_stored,
+                         size_t out_len, struct fs_layout *l, struct ferry_diag *diag);
+
 /* The smallest and largest value a sample of l can hold. */
 int64_t fs_min_value(const struct fs_layout *l);
 int64_t fs_max_value(const struct fs_layout *l);

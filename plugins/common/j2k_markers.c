@@ -472,3 +472,25 @@ void jm_write_with_tlm(const uint8_t *p, size_t n, const struct jm_codestream *c
     }
     memcpy(q, p + h, n - h);
 }
+
+int jm_encode_photometric(uint32_t samples, const char *pi, bool lossy, bool *ct,
+                          const char **out_pi, char *msg, size_t msglen)
+{
+    *ct = false;
+    *out_pi = pi;
+    if (samples == 1) {
+        bool mono = strcmp(pi, "MONOCHROME1") == 0 || strcmp(pi, "MONOCHROME2") == 0;
+        if (!mono && !(strcmp(pi, "PALETTE COLOR") == 0 && !lossy)) {
+            snprintf(msg, msglen, "cannot encode Photometric Interpretation '%s' with one sample%s",
+                     pi, lossy ? " lossily" : "");
+            return -EINVAL;
+        }
+    } else if (strcmp(pi, "RGB") == 0) {
+        *ct = true;
+        *out_pi = lossy ? "YBR_ICT" : "YBR_RCT";
+    } else if (strcmp(pi, "YBR_FULL") != 0) {
+        snprintf(msg, msglen, "cannot encode Photometric Interpretation '%s' (RGB or YBR_FULL)", pi);
+        return -EINVAL;
+    }
+    return 0;
+}

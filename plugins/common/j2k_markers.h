@@ -79,6 +79,14 @@ int jm_check_data(const uint8_t *p, size_t n, const struct jm_codestream *cs, si
 int jm_jp2_codestream(const uint8_t *p, size_t n, const uint8_t **cs, size_t *cs_len, char *msg,
                       size_t msglen);
 
+/* The photometric rules of a JPEG 2000 encoder (the j2k and htj2k plugins):
+ * one sample MONOCHROME1/2, or PALETTE COLOR when not lossy; three samples
+ * RGB, coded with the component transform (*ct true; *out_pi YBR_RCT, or
+ * YBR_ICT when lossy, PS3.5 A.4.4), or YBR_FULL as it is. Otherwise -EINVAL
+ * with the reason in msg. */
+int jm_encode_photometric(uint32_t samples, const char *pi, bool lossy, bool *ct,
+                          const char **out_pi, char *msg, size_t msglen);
+
 /* Bytes of the TLM marker segments jm_write_with_tlm() inserts for cs. */
 size_t jm_tlm_size(const struct jm_codestream *cs);
 

@@ -29,6 +29,7 @@
  * The lossless codecs take no parameters.
  *
  * This is C++ behind a C entry point: no exception leaves this file. */
+#include "codec_glue.hpp"
 #include "frame_samples.h"
 #include "j2k_markers.h"
 
@@ -163,51 +164,9 @@ int configure_kind(ht_kind kind, const struct ferry_param *params, uint32_t n, v
     return 0;
 }
 
-extern "C" int configure_lossless(const struct ferry_param *params, uint32_t n, void **state,
-                                  struct ferry_diag *diag)
-{
-    return configure_kind(HT_LOSSLESS, params, n, state, diag);
-}
-
-extern "C" int configure_rpcl(const struct ferry_param *params, uint32_t n, void **state,
-                              struct ferry_diag *diag)
-{
-    return configure_kind(HT_LOSSLESS_RPCL, params, n, state, diag);
-}
-
-extern "C" int configure_lossy(const struct ferry_param *params, uint32_t n, void **state,
-                               struct ferry_diag *diag)
-{
-    return configure_kind(HT_LOSSY, params, n, state, diag);
-}
-
 extern "C" void release(void *state)
 {
     free(state);
-}
-
-/* Photometric rules shared with the j2k plugin: RGB is coded with the
- * component transform (YBR_RCT / YBR_ICT), YBR_FULL as it is. */
-int check_photometric(const struct fs_layout &l, const char *pi, bool lossy, bool *ct,
-                      const char **out_pi, struct ferry_diag *diag)
-{
-    *ct = false;
-    *out_pi = pi;
-    if (l.samples == 1) {
-        bool mono = strcmp(pi, "MONOCHROME1") == 0 || strcmp(pi, "MONOCHROME2") == 0;
-        if (!mono && !(strcmp(pi, "PALETTE COLOR") == 0 && !lossy)) {
-            fs_diag(diag, -1, "cannot encode Photometric Interpretation '%s' with one sample%s",
-                    pi, lossy ? " lossily" : "");
-            return -EINVAL;
-        }
-    } else if (strcmp(pi, "RGB") == 0) {
-        *ct = true;
-        *out_pi = lossy ? "YBR_ICT" : "YBR_RCT";
-    } else if (strcmp(pi, "YBR_FULL") != 0) {
-        fs_diag(diag, -1, "cannot encode Photometric Interpretation '%s' (RGB or YBR_FULL)", pi);
-        return -EINVAL;
-    }
-    return 0;
 }
 
 /* Run OpenJPH, leaving the codestream in `file` (valid until it is closed).
@@ -251,26 +210,21 @@ extern "C" int encode(void *state, const struct ferry_host *host, const struct f
                       const uint8_t *in, size_t in_len, struct ferry_encoded *out,
                       struct ferry_diag *diag)
 {
-    const ht_state *st = static_cast<const ht_state *>(state);
-    if (!st) {
-        fs_diag(diag, -1, "encode called without configure");
+    const ht_state *st = glue_state<ht_state>(state, "encode", diag);
+    if (!st)
         return -EINVAL;
-    }
     struct fs_layout l;
     char why[200];
-    if (fs_layout_from_frame(geom, FS_ALLOC_8 | FS_ALLOC_16, 16, &l, why, sizeof why) < 0) {
+    if (fs_layout_for_encode(geom, FS_ALLOC_8 | FS_ALLOC_16, 16, in_len, &l, diag) < 0)
+        return -EINVAL;
+    /* Photometric rules shared with the j2k plugin. */
+    bool lossy = st->kind == HT_LOSSY, ct;
+    const char *out_pi;
+    if (jm_encode_photometric(l.samples, geom->photometric, lossy, &ct, &out_pi, why,
+                              sizeof why) < 0) {
         fs_diag(diag, -1, "%s", why);
         return -EINVAL;
     }
-    if (in_len != l.frame_size) {
-        fs_diag(diag, -1, "the frame has %zu bytes but its geometry needs %zu", in_len,
-                l.frame_size);
-        return -EINVAL;
-    }
-    bool lossy = st->kind == HT_LOSSY, ct;
-    const char *out_pi;
-    if (check_photometric(l, geom->photometric, lossy, &ct, &out_pi, diag) < 0)
-        return -EINVAL;
 
     int rc = 0;
     tl_error_len = 0;
@@ -337,17 +291,19 @@ extern "C" int encode(void *state, const struct ferry_host *host, const struct f
 
 const struct ferry_codec codec_lossless = {
     sizeof(struct ferry_codec), "htj2k-lossless", "1.2.840.10008.1.2.4.201",
-    FERRY_CODEC_ENCODE, configure_lossless, release, NULL, encode,
+    FERRY_CODEC_ENCODE, glue_configure<ht_kind, HT_LOSSLESS, configure_kind>, release, NULL, encode,
 };
 
 const struct ferry_codec codec_rpcl = {
     sizeof(struct ferry_codec), "htj2k-lossless-rpcl", "1.2.840.10008.1.2.4.202",
-    FERRY_CODEC_ENCODE, configure_rpcl, release, NULL, encode,
+    FERRY_CODEC_ENCODE, glue_configure<ht_kind, HT_LOSSLESS_RPCL, configure_kind>, release, NULL,
+    encode,
 };
 
 const struct ferry_codec codec_lossy = {
     sizeof(struct ferry_codec), "htj2k", "1.2.840.10008.1.2.4.203",
-    FERRY_CODEC_ENCODE | FERRY_CODEC_LOSSY, configure_lossy, release, NULL, encode,
+    FERRY_CODEC_ENCODE | FERRY_CODEC_LOSSY, glue_configure<ht_kind, HT_LOSSY, configure_kind>,
+    release, NULL, encode,
 };
 
 const struct ferry_codec *const codecs[] = {&codec_lossless, &codec_rpcl, &codec_lossy};
@@ -364,30 +320,16 @@ extern "C" void unload(void)
     error_stream = quiet_stream = NULL;
 }
 
-struct ferry_plugin make_plugin()
-{
-    struct ferry_plugin p;
-    memset(&p, 0, sizeof p);
-    p.size = sizeof p;
-    p.abi_major = FERRY_PLUGIN_ABI_MAJOR;
-    p.abi_minor = FERRY_PLUGIN_ABI_MINOR;
-    p.name = "htj2k";
-    p.version = "0.1.0";
-    p.description = "HTJ2K lossless, lossless RPCL (with TLM) and lossy encoding (OpenJPH)";
-    p.codecs = codecs;
-    p.n_codecs = sizeof codecs / sizeof codecs[0];
-    p.unload = unload;
-    return p;
-}
-
-const struct ferry_plugin plugin = make_plugin();
+const struct ferry_plugin plugin = glue_plugin(
+    "htj2k", "0.1.0", "HTJ2K lossless, lossless RPCL (with TLM) and lossy encoding (OpenJPH)", codecs,
+    sizeof codecs / sizeof codecs[0], unload);
 
 } // namespace
 
 extern "C" FERRY_PLUGIN_EXPORT const struct ferry_plugin *
 ferry_plugin_init(const struct ferry_host *host)
 {
-    if (!host || host->abi_major != FERRY_PLUGIN_ABI_MAJOR)
+    if (!glue_host_ok(host))
         return NULL;
     if (!error_stream) {
         cookie_io_functions_t cap = {NULL, capture_write, NULL, NULL};

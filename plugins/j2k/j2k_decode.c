@@ -91,16 +91,9 @@ int j2k_decode(void *state, const struct ferry_frame *in_geom, const uint8_t *in
     int rc = -EINVAL;
     char why[200];
 
-    if (fs_layout_from_frame(in_geom, FS_ALLOC_8 | FS_ALLOC_16 | FS_ALLOC_32, 31, &l, why,
-                             sizeof why) < 0) {
-        fs_diag(diag, -1, "%s", why);
+    if (fs_layout_for_decode(in_geom, FS_ALLOC_8 | FS_ALLOC_16 | FS_ALLOC_32, 31, out_len, &l,
+                             diag) < 0)
         return -EINVAL;
-    }
-    if (out_len != l.frame_size) {
-        fs_diag(diag, -1, "the output buffer holds %zu bytes but a %ux%u frame needs %zu", out_len,
-                (unsigned)l.columns, (unsigned)l.rows, l.frame_size);
-        return -EINVAL;
-    }
     OPJ_CODEC_FORMAT fmt;
     const uint8_t *cs = in;
     size_t cs_len = in_len;

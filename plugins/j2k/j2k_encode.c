@@ -2,6 +2,7 @@
  * OpenJPEG, into memory. */
 #include "frame_samples.h"
 #include "j2k-private.h"
+#include "j2k_markers.h"
 
 #include <errno.h>
 #include <openjpeg.h>
@@ -94,30 +95,13 @@ int j2k_encode(const struct j2k_state *st, const struct ferry_host *host,
     int rc = -EINVAL;
     char why[200];
 
-    if (fs_layout_from_frame(geom, FS_ALLOC_8 | FS_ALLOC_16, 16, &l, why, sizeof why) < 0) {
+    if (fs_layout_for_encode(geom, FS_ALLOC_8 | FS_ALLOC_16, 16, in_len, &l, diag) < 0)
+        return -EINVAL;
+    const char *out_pi;
+    bool mct; /* PS3.5 A.4.4: the colour transform, named by the photometric */
+    if (jm_encode_photometric(l.samples, geom->photometric, st->lossy, &mct, &out_pi, why,
+                              sizeof why) < 0) {
         fs_diag(diag, -1, "%s", why);
-        return -EINVAL;
-    }
-    if (in_len != l.frame_size) {
-        fs_diag(diag, -1, "the frame has %zu bytes but its geometry needs %zu", in_len,
-                l.frame_size);
-        return -EINVAL;
-    }
-    const char *pi = geom->photometric;
-    const char *out_pi = pi;
-    bool mct = false;
-    if (l.samples == 1) {
-        bool mono = strcmp(pi, "MONOCHROME1") == 0 || strcmp(pi, "MONOCHROME2") == 0;
-        if (!mono && !(strcmp(pi, "PALETTE COLOR") == 0 && !st->lossy)) {
-            fs_diag(diag, -1, "cannot encode Photometric Interpretation '%s' with one sample%s", pi,
-                    st->lossy ? " lossily" : "");
-            return -EINVAL;
-        }
-    } else if (strcmp(pi, "RGB") == 0) {
-        mct = true; /* PS3.5 A.4.4: the colour transform, named by the photometric */
-        out_pi = st->lossy ? "YBR_ICT" : "YBR_RCT";
-    } else if (strcmp(pi, "YBR_FULL") != 0) {
-        fs_diag(diag, -1, "cannot encode Photometric Interpretation '%s' (RGB or YBR_FULL)", pi);
         return -EINVAL;
     }
 

@@ -26,6 +26,7 @@
  * (12-bit), monochrome, up to 12 bits stored, coded as Bits Stored 12.
  *
  * C++ behind a C entry point: no exception leaves this file. */
+#include "codec_glue.hpp"
 #include "frame_samples.h"
 #include "jpeg_scan.h"
 
@@ -116,24 +117,6 @@ int configure_kind(jl_kind kind, const struct ferry_param *params, uint32_t n, v
     return 0;
 }
 
-extern "C" int configure_lossless(const struct ferry_param *params, uint32_t n, void **state,
-                                  struct ferry_diag *diag)
-{
-    return configure_kind(JL_LOSSLESS, params, n, state, diag);
-}
-
-extern "C" int configure_sv1(const struct ferry_param *params, uint32_t n, void **state,
-                             struct ferry_diag *diag)
-{
-    return configure_kind(JL_SV1, params, n, state, diag);
-}
-
-extern "C" int configure_extended(const struct ferry_param *params, uint32_t n, void **state,
-                                  struct ferry_diag *diag)
-{
-    return configure_kind(JL_EXTENDED, params, n, state, diag);
-}
-
 extern "C" void release(void *state)
 {
     jl_state *s = static_cast<jl_state *>(state);
@@ -184,18 +167,9 @@ int encode_frame(const jl_state *st, const struct ferry_host *host, const struct
                  struct ferry_diag *diag)
 {
     struct fs_layout l;
-    char why[200];
     bool lossy = st->kind == JL_EXTENDED;
-    if (fs_layout_from_frame(geom, FS_ALLOC_8 | FS_ALLOC_16, lossy ? 12 : 16, &l, why,
-                             sizeof why) < 0) {
-        fs_diag(diag, -1, "%s", why);
+    if (fs_layout_for_encode(geom, FS_ALLOC_8 | FS_ALLOC_16, lossy ? 12 : 16, in_len, &l, diag) < 0)
         return -EINVAL;
-    }
-    if (in_len != l.frame_size) {
-        fs_diag(diag, -1, "the frame has %zu bytes but its geometry needs %zu", in_len,
-                l.frame_size);
-        return -EINVAL;
-    }
     const char *pi = geom->photometric;
     EP_Interpretation interp = interpretation(pi);
     const char *out_pi = pi;
@@ -310,11 +284,9 @@ extern "C" int encode(void *state, const struct ferry_host *host, const struct f
                       const uint8_t *in, size_t in_len, struct ferry_encoded *out,
                       struct ferry_diag *diag)
 {
-    const jl_state *st = static_cast<const jl_state *>(state);
-    if (!st) {
-        fs_diag(diag, -1, "encode called without configure");
+    const jl_state *st = glue_state<jl_state>(state, "encode", diag);
+    if (!st)
         return -EINVAL;
-    }
     return encode_frame(st, host, geom, in, in_len, out, diag);
 }
 
@@ -329,15 +301,8 @@ int decode_frame(const jl_state *st, const struct ferry_frame *in_geom, const ui
 {
     struct fs_layout l;
     char why[200];
-    if (fs_layout_from_frame(in_geom, FS_ALLOC_8 | FS_ALLOC_16, 16, &l, why, sizeof why) < 0) {
-        fs_diag(diag, -1, "%s", why);
+    if (fs_layout_for_decode(in_geom, FS_ALLOC_8 | FS_ALLOC_16, 16, out_len, &l, diag) < 0)
         return -EINVAL;
-    }
-    if (out_len != l.frame_size) {
-        fs_diag(diag, -1, "the output buffer holds %zu bytes but a %ux%u frame needs %zu", out_len,
-                (unsigned)l.columns, (unsigned)l.rows, l.frame_size);
-        return -EINVAL;
-    }
     if (in_len > 0xfffffffeu) {
         fs_diag(diag, -1, "JPEG frame of %zu bytes is too large", in_len);
         return -EINVAL;
@@ -428,55 +393,43 @@ extern "C" int decode(void *state, const struct ferry_frame *in_geom, const uint
                       size_t in_len, uint8_t *out, size_t out_len, struct ferry_frame *out_geom,
                       struct ferry_diag *diag)
 {
-    const jl_state *st = static_cast<const jl_state *>(state);
-    if (!st) {
-        fs_diag(diag, -1, "decode called without configure");
+    const jl_state *st = glue_state<jl_state>(state, "decode", diag);
+    if (!st)
         return -EINVAL;
-    }
     return decode_frame(st, in_geom, in, in_len, out, out_len, out_geom, diag);
 }
 
 const struct ferry_codec codec_lossless = {
     sizeof(struct ferry_codec), "jpeg-lossless", "1.2.840.10008.1.2.4.57",
-    FERRY_CODEC_DECODE | FERRY_CODEC_ENCODE, configure_lossless, release, decode, encode,
+    FERRY_CODEC_DECODE | FERRY_CODEC_ENCODE, glue_configure<jl_kind, JL_LOSSLESS, configure_kind>,
+    release, decode, encode,
 };
 
 const struct ferry_codec codec_sv1 = {
     sizeof(struct ferry_codec), "jpeg-lossless-sv1", "1.2.840.10008.1.2.4.70",
-    FERRY_CODEC_DECODE | FERRY_CODEC_ENCODE, configure_sv1, release, decode, encode,
+    FERRY_CODEC_DECODE | FERRY_CODEC_ENCODE, glue_configure<jl_kind, JL_SV1, configure_kind>,
+    release, decode, encode,
 };
 
 const struct ferry_codec codec_extended = {
     sizeof(struct ferry_codec), "jpeg-extended", "1.2.840.10008.1.2.4.51",
-    FERRY_CODEC_DECODE | FERRY_CODEC_ENCODE | FERRY_CODEC_LOSSY, configure_extended, release,
-    decode, encode,
+    FERRY_CODEC_DECODE | FERRY_CODEC_ENCODE | FERRY_CODEC_LOSSY,
+    glue_configure<jl_kind, JL_EXTENDED, configure_kind>, release, decode, encode,
 };
 
 const struct ferry_codec *const codecs[] = {&codec_lossless, &codec_sv1, &codec_extended};
 
-struct ferry_plugin make_plugin()
-{
-    struct ferry_plugin p;
-    memset(&p, 0, sizeof p);
-    p.size = sizeof p;
-    p.abi_major = FERRY_PLUGIN_ABI_MAJOR;
-    p.abi_minor = FERRY_PLUGIN_ABI_MINOR;
-    p.name = "jpegll";
-    p.version = "0.1.0";
-    p.description = "JPEG lossless (4.57, 4.70) and 12-bit extended (4.51) with DCMTK's IJG codecs";
-    p.codecs = codecs;
-    p.n_codecs = sizeof codecs / sizeof codecs[0];
-    return p;
-}
-
-const struct ferry_plugin plugin = make_plugin();
+const struct ferry_plugin plugin = glue_plugin(
+    "jpegll", "0.1.0",
+    "JPEG lossless (4.57, 4.70) and 12-bit extended (4.51) with DCMTK's IJG codecs", codecs,
+    sizeof codecs / sizeof codecs[0], NULL);
 
 } // namespace
 
 extern "C" FERRY_PLUGIN_EXPORT const struct ferry_plugin *
 ferry_plugin_init(const struct ferry_host *host)
 {
-    if (!host || host->abi_major != FERRY_PLUGIN_ABI_MAJOR)
+    if (!glue_host_ok(host))
         return NULL;
     try {
         /* dcmjpeg would print IJG warnings ("premature end of data") on

@@ -29,38 +29,51 @@ struct ferry_frame rt_geom(uint32_t rows, uint32_t cols, uint16_t spp, uint16_t 
     return g;
 }
 
-size_t rt_matrix(struct rt_case *out, size_t max, unsigned flags)
+size_t rt_matrix_of(const struct rt_matrix_spec *spec, struct rt_case *out, size_t max)
 {
-    static const uint16_t bits[][2] = {{8, 8}, {16, 12}, {16, 16}};
     static const uint32_t sizes[][2] = {{1, 1}, {3, 5}, {511, 257}};
-    static const struct {
-        uint16_t spp, planar;
-        const char *pi;
-    } layouts[] = {
-        {1, 0, "MONOCHROME2"}, {1, 0, "MONOCHROME1"}, {3, 0, "RGB"}, {3, 1, "RGB"}, {3, 0, "YBR_FULL"},
-    };
     size_t n = 0;
-    uint32_t seed = 7;
-    for (size_t b = 0; b < 3; b++) {
-        if ((flags & RT_NO_16_16) && bits[b][1] == 16)
-            continue;
+    uint32_t seed = spec->first_seed;
+    for (size_t b = 0; b < spec->n_bits; b++) {
+        uint16_t ba = spec->bits[b][0], bs = spec->bits[b][1];
         for (uint16_t sgn = 0; sgn < 2; sgn++)
-            for (size_t lay = 0; lay < sizeof layouts / sizeof layouts[0]; lay++) {
-                if (sgn && layouts[lay].spp == 3 && !(flags & RT_SIGNED_COLOUR))
+            for (size_t lay = 0; lay < spec->n_layouts; lay++) {
+                const struct rt_layout *l = &spec->layouts[lay];
+                if (sgn && l->spp == 3 && !spec->signed_colour)
                     continue;
                 for (size_t s = 0; s < 3; s++)
                     for (int hi = 0; hi < 2; hi++) {
                         if (n >= max)
                             return n;
                         struct rt_case *c = &out[n++];
-                        c->g = rt_geom(sizes[s][0], sizes[s][1], layouts[lay].spp, bits[b][0],
-                                       bits[b][1], sgn, layouts[lay].planar, layouts[lay].pi);
-                        c->noise = hi ? (1u << bits[b][1]) / 4 : 0;
+                        c->g = rt_geom(sizes[s][0], sizes[s][1], l->spp, ba, bs, sgn, l->planar,
+                                       l->pi);
+                        c->noise = hi ? (1u << (bs > 24 ? 24 : bs)) / 4 : 0;
                         c->seed = seed++;
                     }
             }
     }
     return n;
+}
+
+size_t rt_matrix(struct rt_case *out, size_t max, unsigned flags)
+{
+    static const uint16_t all_bits[][2] = {{8, 8}, {16, 12}, {16, 16}};
+    static const struct rt_layout layouts[] = {
+        {1, 0, "MONOCHROME2"}, {1, 0, "MONOCHROME1"}, {3, 0, "RGB"}, {3, 1, "RGB"}, {3, 0, "YBR_FULL"},
+    };
+    uint16_t bits[3][2];
+    size_t n_bits = 0;
+    for (size_t b = 0; b < 3; b++)
+        if (!((flags & RT_NO_16_16) && all_bits[b][1] == 16)) {
+            bits[n_bits][0] = all_bits[b][0];
+            bits[n_bits++][1] = all_bits[b][1];
+        }
+    struct rt_matrix_spec spec = {
+        (const uint16_t(*)[2])bits, n_bits, layouts, sizeof layouts / sizeof layouts[0],
+        (flags & RT_SIGNED_COLOUR) != 0, 7,
+    };
+    return rt_matrix_of(&spec, out, max);
 }
 
 const char *rt_describe(const struct ferry_frame *g, unsigned noise, char *buf, size_t len)
@@ -366,4 +379,130 @@ int rt_pydicom(const char *out_path, const char *fmt, ...)
                          rt_source_path("tests/support/pydicom_frames.py"), args, out_path);
     return rt_system(120, "%s '%s' %s", py, rt_source_path("tests/support/pydicom_frames.py"),
                      args);
+}
+
+static char workdir[4096];
+
+const char *rt_workdir_create(const char *tag)
+{
+    const char *d = rt_tempdir(tag);
+    if (!d)
+        return NULL;
+    snprintf(workdir, sizeof workdir, "%s", d);
+    return workdir;
+}
+
+const char *rt_path(const char *name)
+{
+    static char buf[4][4200];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", workdir, name);
+    return buf[k];
+}
+
+void rt_workdir_remove(void)
+{
+    if (workdir[0])
+        rt_system(60, "rm -rf '%s'", workdir);
+    workdir[0] = '\0';
+}
+
+char *rt_read_text(const char *path)
+{
+    size_t n;
+    char *text = (char *)rt_read_file(path, &n);
+    if (!text)
+        return NULL;
+    text[n > 0 ? n - 1 : 0] = '\0';
+    return text;
+}
+
+int rt_pydicom_frames(const char *dcm, const char *prefix, const char *info_path, char *ts,
+                      char *geom, struct ferry_frame *g)
+{
+    if (rt_pydicom(info_path, "frames '%s' '%s'", dcm, prefix) != 0)
+        return -1;
+    char *info = rt_read_text(info_path);
+    if (!info)
+        return -1;
+    unsigned frames;
+    int k = sscanf(info, "%67s %u %127s", ts, &frames, geom);
+    free(info);
+    return k == 3 && rt_parse_geom(geom, g) ? 0 : -1;
+}
+
+bool rt_corpus_file(const char *corpus, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", corpus, name);
+    FILE *f = fopen(out, "rb");
+    if (!f) {
+        fprintf(stderr, "corpus file %s absent (Debian trims pydicom's corpus)\n", name);
+        return false;
+    }
+    fclose(f);
+    return true;
+}
+
+uint8_t *rt_decode_new(const struct ferry_codec *dec, void *dec_state,
+                       const struct ferry_frame *g, const uint8_t *in, size_t len,
+                       struct ferry_frame *og, struct ferry_diag *d, int *rc)
+{
+    size_t n = harness_frame_size(g);
+    uint8_t *out = malloc(n ? n : 1);
+    *og = *g;
+    memset(d, 0, sizeof *d);
+    d->size = sizeof *d;
+    d->param = -1;
+    *rc = out ? dec->decode(dec_state, g, in, len, out, n, og, d) : -ENOMEM;
+    return out;
+}
+
+uint8_t *rt_reference(const struct ferry_codec *dec, void *dec_state, const struct ferry_frame *g,
+                      const uint8_t *frame, const struct rt_result *r, const uint8_t *cs,
+                      size_t len, struct ferry_frame *og)
+{
+    if (!r->lossy) {
+        *og = *g;
+        return rt_interleaved(g, frame);
+    }
+    struct ferry_diag d;
+    int rc;
+    uint8_t *want = rt_decode_new(dec, dec_state, &r->coded, cs, len, og, &d, &rc);
+    if (rc != 0 || harness_frame_size(og) != harness_frame_size(g)) {
+        free(want);
+        return NULL;
+    }
+    return want;
+}
+
+uint8_t *rt_read_raw_frame(const char *path, const struct ferry_frame *g)
+{
+    size_t n = harness_frame_size(g);
+    uint8_t *out = malloc(n ? n : 1);
+    if (!out || rt_read_planar_raw(path, g, out) != 0) {
+        free(out);
+        return NULL;
+    }
+    struct ferry_frame gi = *g;
+    gi.planar_configuration = 0;
+    rt_normalise(&gi, out);
+    return out;
+}
+
+uint8_t *rt_opj_decompress(const char *in, const char *raw, const struct ferry_frame *g)
+{
+    if (rt_system(120, "opj_decompress -quiet -i '%s' -o '%s' > /dev/null", in, raw) != 0)
+        return NULL;
+    return rt_read_raw_frame(raw, g);
+}
+
+bool rt_have_all(const char *const *tools, size_t n, const char *hint)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!rt_have(tools[i])) {
+            fprintf(stderr, "SKIP: %s not on PATH (%s)\n", tools[i], hint);
+            return false;
+        }
+    return true;
 }

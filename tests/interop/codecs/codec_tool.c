@@ -13,7 +13,7 @@
  * prints "ok". Exit
  * status: 0 done, 3 the codec failed (its code and message on stderr),
  * 4 the codec cannot do this stream (-ENOTSUP), 2 usage or I/O error. */
-#include "plugin_harness.h"
+#include "codec_roundtrip.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -76,38 +76,17 @@ static void print_geom(const struct ferry_frame *g, unsigned lossy)
 /* The whole file; *len its size. Caller frees. */
 static uint8_t *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    uint8_t *buf = rt_read_file(path, len);
+    if (!buf)
         perror(path);
-        return NULL;
-    }
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = b;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        if (r == 0)
-            break;
-        n += r;
-    }
-    fclose(f);
-    *len = n;
     return buf;
 }
 
 static int spew(const char *path, const uint8_t *p, size_t n)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+    int rc = rt_write_file(path, p, n);
+    if (rc) {
+        errno = -rc;
         perror(path);
         return -1;
     }

@@ -2,6 +2,7 @@
 #include "codec_test.h"
 
 #include <check.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,24 +58,6 @@ void ct_close(struct ct_codec *c)
         c->codec->release(c->state);
     harness_unload(c->plugin);
     memset(c, 0, sizeof *c);
-}
-
-struct ferry_frame ct_geom(uint32_t rows, uint32_t cols, uint16_t spp, uint16_t ba, uint16_t bs,
-                           uint16_t pr, uint16_t pc, const char *photometric)
-{
-    struct ferry_frame g;
-    memset(&g, 0, sizeof g);
-    g.size = sizeof g;
-    g.rows = rows;
-    g.columns = cols;
-    g.samples_per_pixel = spp;
-    g.bits_allocated = ba;
-    g.bits_stored = bs;
-    g.high_bit = (uint16_t)(bs - 1);
-    g.pixel_representation = pr;
-    g.planar_configuration = pc;
-    snprintf(g.photometric, sizeof g.photometric, "%s", photometric);
-    return g;
 }
 
 const char *ct_geom_str(const struct ferry_frame *g)
@@ -272,4 +255,217 @@ unsigned ct_threaded_roundtrips(const struct ct_codec *c, const struct ferry_fra
         bad += w[t].mismatches;
     }
     return bad;
+}
+
+struct harness_plugin *ct_load(const char *plugin)
+{
+    char err[512];
+    struct harness_plugin *p = harness_load(harness_plugin_path(plugin), err, sizeof err);
+    ck_assert_msg(p != NULL, "%s", err);
+    return p;
+}
+
+const struct ferry_codec *ct_find(const struct harness_plugin *p, const char *key)
+{
+    const struct ferry_codec *c = harness_codec(p, key);
+    ck_assert_msg(c != NULL, "codec %s missing", key);
+    return c;
+}
+
+int ct_configure_with(const struct ferry_codec *c, const struct ferry_param *p, uint32_t n,
+                      void **state, struct ferry_diag *diag)
+{
+    memset(diag, 0, sizeof *diag);
+    diag->size = sizeof *diag;
+    diag->param = -1;
+    *state = NULL;
+    return c->configure(p, n, state, diag);
+}
+
+int ct_decode_discard(const struct ferry_codec *c, void *state, const struct ferry_frame *g,
+                      const uint8_t *in, size_t len, struct ferry_diag *diag)
+{
+    struct ferry_frame og;
+    int rc;
+    free(rt_decode_new(c, state, g, in, len, &og, diag, &rc));
+    return rc;
+}
+
+void ct_check_param_cases(const struct harness_plugin *plug, const struct ct_param_case *cases,
+                          size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct ct_param_case *pc = &cases[i];
+        const struct ferry_codec *c = ct_find(plug, pc->codec);
+        struct ferry_diag d;
+        void *st;
+        int rc = ct_configure_with(c, pc->p, pc->n, &st, &d);
+        if (pc->at == -2) {
+            ck_assert_msg(rc == 0, "case %zu: %s", i, d.message);
+        } else {
+            ck_assert_msg(rc == -EINVAL, "case %zu: rc %d", i, rc);
+            ck_assert_int_eq(d.param, pc->at);
+            ck_assert_str_eq(d.message, pc->message);
+        }
+        c->release(st);
+    }
+}
+
+void ct_expect_param_error(const struct ct_codec *c, const char *const *p, unsigned n,
+                           int32_t param, const char *msg)
+{
+    void *st;
+    struct ferry_diag diag;
+    ck_assert_int_eq(ct_configure(c, p, n, &st, &diag), -EINVAL);
+    ck_assert_str_eq(diag.message, msg);
+    ck_assert_int_eq(diag.param, param);
+    ck_assert_ptr_null(st);
+}
+
+uint8_t *ct_encode_synth(const struct ct_codec *c, const struct ferry_frame *g, uint32_t seed,
+                         unsigned noise, struct ferry_encoded *enc)
+{
+    uint8_t *in = harness_synth_frame(g, seed, noise);
+    ck_assert_ptr_nonnull(in);
+    struct ferry_diag diag;
+    int rc = ct_encode(c, g, in, enc, &diag);
+    ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
+    return in;
+}
+
+void ct_expect_decode_error(const struct ct_codec *c, const struct ferry_frame *g, const uint8_t *s,
+                            size_t n, int code, const char *msg)
+{
+    uint8_t *out;
+    struct ferry_frame og;
+    struct ferry_diag diag;
+    ck_assert_int_eq(ct_decode(c, g, s, n, &out, &og, &diag), code);
+    ck_assert_str_eq(diag.message, msg);
+    free(out);
+}
+
+void ct_expect_encode_error(const struct ct_codec *c, const struct ferry_frame *g, int code,
+                            const char *msg)
+{
+    uint8_t *in = harness_synth_frame(g, 1, 0);
+    struct ferry_encoded enc;
+    struct ferry_diag diag;
+    ck_assert_int_eq(ct_encode(c, g, in, &enc, &diag), code);
+    ck_assert_str_eq(diag.message, msg);
+    free(in);
+}
+
+void ct_check_encode_cases(const struct ferry_codec *c, void *state, const uint8_t *buf,
+                           const struct ct_encode_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct ferry_encoded e = {.size = sizeof e};
+        struct ferry_diag d;
+        memset(&d, 0, sizeof d);
+        size_t len = harness_frame_size(&cases[i].g);
+        ck_assert_int_eq(c->encode(state, harness_host(), &cases[i].g, buf, len, &e, &d), -EINVAL);
+        ck_assert_str_eq(d.message, cases[i].message);
+        ck_assert_ptr_null(e.bytes);
+    }
+}
+
+void ct_decode_truncations(const struct ct_codec *c, const struct ferry_frame *g,
+                           const uint8_t *bytes, size_t upto, const char *prefix)
+{
+    for (size_t n = 0; n < upto; n++) {
+        uint8_t *cut = malloc(n ? n : 1);
+        memcpy(cut, bytes, n);
+        uint8_t *out;
+        struct ferry_frame og;
+        struct ferry_diag diag;
+        int rc = ct_decode(c, g, cut, n, &out, &og, &diag);
+        ck_assert_msg(rc < 0, "truncated to %zu of %zu bytes decoded", n, upto);
+        if (prefix)
+            ck_assert_msg(strncmp(diag.message, prefix, strlen(prefix)) == 0, "%s", diag.message);
+        free(out);
+        free(cut);
+    }
+}
+
+unsigned ct_decode_mutations(const struct ct_codec *c, const struct ferry_frame *g,
+                             const uint8_t *bytes, size_t len, uint32_t *rng, int iterations,
+                             int max_flips)
+{
+    uint8_t *bad = malloc(len);
+    ck_assert_ptr_nonnull(bad);
+    unsigned failed = 0;
+    for (int i = 0; i < iterations; i++) {
+        memcpy(bad, bytes, len);
+        for (int f = 0; f < 1 + i % max_flips; f++) {
+            *rng = *rng * 1103515245u + 12345u;
+            bad[(*rng >> 8) % len] = (uint8_t)(*rng >> 20);
+        }
+        uint8_t *out;
+        struct ferry_frame og;
+        struct ferry_diag diag;
+        failed += ct_decode(c, g, bad, len, &out, &og, &diag) != 0;
+        free(out);
+    }
+    free(bad);
+    return failed;
+}
+
+void ct_check_high_bits(const struct ferry_codec *c, void *state, const struct ferry_frame *g,
+                        const uint8_t *dirty, const uint8_t *clean)
+{
+    size_t n = harness_frame_size(g);
+    struct ferry_encoded e = {.size = sizeof e};
+    struct ferry_diag d = {.size = sizeof d, .param = -1};
+    ck_assert_int_eq(c->encode(state, harness_host(), g, dirty, n, &e, &d), 0);
+    uint8_t *out = malloc(n);
+    struct ferry_frame og = e.frame;
+    ck_assert_int_eq(c->decode(state, &e.frame, e.bytes, e.length, out, n, &og, &d), 0);
+    ck_assert_msg(memcmp(out, clean, n) == 0, "signed=%u: high bits not normalised",
+                  (unsigned)g->pixel_representation);
+    harness_host()->free(e.bytes);
+    free(out);
+}
+
+void ct_lossless_matrix(const struct rt_case *cases, size_t n, const struct ferry_codec *enc,
+                        void *enc_state, const struct ferry_codec *dec, void *dec_state,
+                        const char *label, ct_matrix_check_fn *check, void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        char desc[128];
+        const struct ferry_frame *g = &cases[i].g;
+        rt_describe(g, cases[i].noise, desc, sizeof desc);
+        uint8_t *frame = harness_synth_frame(g, cases[i].seed, cases[i].noise);
+        struct rt_result r;
+        uint8_t *cs = NULL;
+        size_t len = 0;
+        int rc = rt_run(enc, enc_state, dec, dec_state, g, frame, &r, &cs, &len);
+        free(frame);
+        ck_assert_msg(rc == 0, "%s %s: %s", label, desc, r.msg);
+        ck_assert_msg(r.exact, "%s %s: not bit-exact (PSNR %.2f)", label, desc, r.psnr);
+        ck_assert_msg(r.lossy == 0, "%s %s: lossless encode reported lossy", label, desc);
+        if (check)
+            check(ctx, &cases[i], desc, &r, cs, len);
+        free(cs);
+    }
+}
+
+void ct_ours_make(struct ct_ours *o, const struct ferry_codec *enc, void *enc_state,
+                  const struct ferry_codec *dec, void *dec_state, const struct ferry_frame *g,
+                  uint32_t seed, unsigned noise, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    rt_describe(g, noise, o->desc, sizeof o->desc);
+    o->frame = harness_synth_frame(g, seed, noise);
+    ck_assert_msg(rt_run(enc, enc_state, dec, dec_state, g, o->frame, &o->r, &o->cs, &o->len) == 0,
+                  "%s: %s", o->desc, o->r.msg);
+    ck_assert_int_eq(rt_write_file(path, o->cs, o->len), 0);
+    o->want = rt_reference(dec, dec_state, g, o->frame, &o->r, o->cs, o->len, &o->og);
+    ck_assert_msg(o->want != NULL, "%s: our decoder fails on our stream", o->desc);
+}
+
+void ct_ours_free(struct ct_ours *o)
+{
+    free(o->want);
+    free(o->cs);
+    free(o->frame);
 }

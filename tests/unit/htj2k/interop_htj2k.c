@@ -6,7 +6,7 @@
  * OpenJPEG and OpenJPH may round the irreversible 9/7 wavelet differently:
  * for lossy streams the two decoders are compared within +-1 (12 bits) to
  * +-4 (16 bits). */
-#include "codec_roundtrip.h"
+#include "codec_test.h"
 #include "j2k_markers.h"
 
 #include <check.h>
@@ -19,34 +19,19 @@
 #define UID_HT_LOSSY "1.2.840.10008.1.2.4.203"
 
 static struct harness_plugin *ht, *j2k;
-static char dir[4096];
 
 static void setup(void)
 {
-    char err[512];
-    ht = harness_load(harness_plugin_path("htj2k"), err, sizeof err);
-    ck_assert_msg(ht != NULL, "%s", err);
-    j2k = harness_load(harness_plugin_path("j2k"), err, sizeof err);
-    ck_assert_msg(j2k != NULL, "%s", err);
-    const char *d = rt_tempdir("htj2k");
-    ck_assert_ptr_nonnull(d);
-    snprintf(dir, sizeof dir, "%s", d);
+    ht = ct_load("htj2k");
+    j2k = ct_load("j2k");
+    ck_assert_ptr_nonnull(rt_workdir_create("htj2k"));
 }
 
 static void teardown(void)
 {
     harness_unload(ht);
     harness_unload(j2k);
-    rt_system(60, "rm -rf '%s'", dir);
-}
-
-static const char *path(const char *name)
-{
-    static char buf[4][4200];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
+    rt_workdir_remove();
 }
 
 /* PGM/PPM (unsigned samples; 16-bit big endian when maxval > 255), the
@@ -107,19 +92,23 @@ static int read_pnm(const char *file, const struct ferry_frame *g, uint8_t *out)
  * colour-by-pixel frame of geometry g. */
 static uint8_t *tool_decode(bool opj, const char *in, const struct ferry_frame *g)
 {
+    if (opj) {
+        uint8_t *out = rt_opj_decompress(in, rt_path("opj.rawl"), g);
+        ck_assert_msg(out != NULL, "opj_decompress failed on %s", in);
+        return out;
+    }
     /* ojph_expand writes colour-transformed codestreams only as PPM */
-    bool pnm = !opj && g->samples_per_pixel == 3;
-    const char *out_name = opj ? "opj.rawl" : pnm ? "ojph.ppm" : "ojph.yuv";
-    int rc = opj ? rt_system(120, "opj_decompress -quiet -i '%s' -o '%s' > /dev/null", in,
-                             path(out_name))
-                 : rt_system(120, "ojph_expand -i '%s' -o '%s' > /dev/null", in, path(out_name));
-    ck_assert_msg(rc == 0, "%s failed on %s", opj ? "opj_decompress" : "ojph_expand", in);
-    size_t n = harness_frame_size(g);
-    uint8_t *out = malloc(n);
-    if (pnm)
-        ck_assert_msg(read_pnm(path(out_name), g, out) == 0, "%s: unreadable", out_name);
-    else
-        ck_assert_msg(rt_read_planar_raw(path(out_name), g, out) == 0, "%s: wrong size", out_name);
+    bool pnm = g->samples_per_pixel == 3;
+    const char *out_name = pnm ? "ojph.ppm" : "ojph.yuv";
+    ck_assert_msg(rt_system(120, "ojph_expand -i '%s' -o '%s' > /dev/null", in, rt_path(out_name)) == 0,
+                  "ojph_expand failed on %s", in);
+    if (!pnm) {
+        uint8_t *out = rt_read_raw_frame(rt_path(out_name), g);
+        ck_assert_msg(out != NULL, "%s: wrong size", out_name);
+        return out;
+    }
+    uint8_t *out = malloc(harness_frame_size(g));
+    ck_assert_msg(read_pnm(rt_path(out_name), g, out) == 0, "%s: unreadable", out_name);
     struct ferry_frame gi = *g;
     gi.planar_configuration = 0;
     rt_normalise(&gi, out);
@@ -157,28 +146,17 @@ static void ours_to_tools(const char *codec, const char *dec_uid, struct ferry_f
     struct ferry_diag d = {.size = sizeof d, .param = -1};
     void *st;
     ck_assert_int_eq(enc->configure(NULL, 0, &st, &d), 0);
-    uint8_t *frame = harness_synth_frame(&g, 53, noise);
-    struct rt_result r;
-    uint8_t *cs;
-    size_t len;
-    char desc[128];
-    rt_describe(&g, noise, desc, sizeof desc);
-    ck_assert_msg(rt_run(enc, st, dec, NULL, &g, frame, &r, &cs, &len) == 0, "%s", r.msg);
-    ck_assert_int_eq(rt_write_file(path("ours.j2c"), cs, len), 0);
+    struct ct_ours o;
+    ct_ours_make(&o, enc, st, dec, NULL, &g, 53, noise, rt_path("ours.j2c"));
+    const char *desc = o.desc;
     size_t n = harness_frame_size(&g);
-    uint8_t *want;
-    if (!r.lossy) {
-        want = rt_interleaved(&g, frame);
-    } else {
-        want = malloc(n);
-        struct ferry_frame og = r.coded;
-        ck_assert_int_eq(dec->decode(NULL, &r.coded, cs, len, want, n, &og, &d), 0);
-    }
-    uint8_t *opj = tool_decode(true, path("ours.j2c"), &g);
+    uint8_t *want = o.want;
+    o.want = NULL;
+    uint8_t *opj = tool_decode(true, rt_path("ours.j2c"), &g);
     ck_assert_msg(memcmp(opj, want, n) == 0, "%s %s: opj_decompress decodes other pixels", codec,
                   desc);
     /* (from here on `want` may be clamped for ojph_expand's sake) */
-    uint8_t *ojph = tool_decode(false, path("ours.j2c"), &g);
+    uint8_t *ojph = tool_decode(false, rt_path("ours.j2c"), &g);
     if (g.pixel_representation) {
         /* ojph_expand 0.9 writes .yuv as unsigned: negative samples come out
          * as 0. Compare with that clamp applied to what we expect. */
@@ -198,15 +176,14 @@ static void ours_to_tools(const char *codec, const char *dec_uid, struct ferry_f
     long diff = max_abs_diff(&g, ojph, want);
     /* Two floating-point 9/7 implementations: +-1 at 12 bits, a few more
      * units at 16 bits (the same relative error). */
-    long tol = r.lossy ? 1 + (((1L << g.bits_stored) - 1) >> 14) : 0;
+    long tol = o.r.lossy ? 1 + (((1L << g.bits_stored) - 1) >> 14) : 0;
     ck_assert_msg(diff <= tol, "%s %s: ojph_expand differs by %ld", codec, desc, diff);
     fprintf(stderr, "ours -> opj_decompress, ojph_expand %-20s %-40s ok (ojph max diff %ld)\n",
                   codec, desc, diff);
     free(ojph);
     free(opj);
     free(want);
-    free(cs);
-    free(frame);
+    ct_ours_free(&o);
     enc->release(st);
 }
 
@@ -250,9 +227,9 @@ static void ojph_to_ours(const char *opts, const char *uid, struct ferry_frame g
     uint8_t *frame = harness_synth_frame(&g, 61, noise);
     bool ppm = g.samples_per_pixel == 3; /* ojph_compress transforms colour from PPM only */
     if (ppm)
-        ck_assert_int_eq(write_pnm(path("in.ppm"), &g, frame), 0);
+        ck_assert_int_eq(write_pnm(rt_path("in.ppm"), &g, frame), 0);
     else
-        ck_assert_int_eq(rt_write_planar_raw(path("in.yuv"), &g, frame), 0);
+        ck_assert_int_eq(rt_write_planar_raw(rt_path("in.yuv"), &g, frame), 0);
     char comps[128] = "", bits[128] = "", down[128] = "";
     for (unsigned c = 0; c < g.samples_per_pixel; c++) {
         snprintf(comps + strlen(comps), sizeof comps - strlen(comps), "%sfalse", c ? "," : "");
@@ -260,16 +237,16 @@ static void ojph_to_ours(const char *opts, const char *uid, struct ferry_frame g
                  (unsigned)g.bits_stored);
         snprintf(down + strlen(down), sizeof down - strlen(down), "%s{1,1}", c ? "," : "");
     }
-    int rc = ppm ? rt_system(120, "ojph_compress -i '%s' -o '%s' %s > /dev/null", path("in.ppm"),
-                             path("theirs.j2c"), opts)
+    int rc = ppm ? rt_system(120, "ojph_compress -i '%s' -o '%s' %s > /dev/null", rt_path("in.ppm"),
+                             rt_path("theirs.j2c"), opts)
                  : rt_system(120, "ojph_compress -i '%s' -o '%s' -dims '{%u,%u}' -num_comps %u "
                                   "-signed %s -bit_depth %s -downsamp '%s' %s > /dev/null",
-                             path("in.yuv"), path("theirs.j2c"), (unsigned)g.columns,
+                             rt_path("in.yuv"), rt_path("theirs.j2c"), (unsigned)g.columns,
                              (unsigned)g.rows, (unsigned)g.samples_per_pixel, comps, bits, down,
                              opts);
     ck_assert_msg(rc == 0, "ojph_compress failed on %s", desc);
     size_t len;
-    uint8_t *cs = rt_read_file(path("theirs.j2c"), &len);
+    uint8_t *cs = rt_read_file(rt_path("theirs.j2c"), &len);
     ck_assert_ptr_nonnull(cs);
     struct ferry_frame cg = g;
     cg.planar_configuration = 0;
@@ -277,19 +254,20 @@ static void ojph_to_ours(const char *opts, const char *uid, struct ferry_frame g
         snprintf(cg.photometric, sizeof cg.photometric, "%s", lossy ? "YBR_ICT" : "YBR_RCT");
     const struct ferry_codec *dec = harness_codec(j2k, uid);
     size_t n = harness_frame_size(&g);
-    uint8_t *ours = malloc(n);
-    struct ferry_frame og = cg;
-    struct ferry_diag d = {.size = sizeof d, .param = -1};
-    ck_assert_msg(dec->decode(NULL, &cg, cs, len, ours, n, &og, &d) == 0, "%s: %s", desc, d.message);
+    struct ferry_frame og;
+    struct ferry_diag d;
+    int drc;
+    uint8_t *ours = rt_decode_new(dec, NULL, &cg, cs, len, &og, &d, &drc);
+    ck_assert_msg(drc == 0, "%s: %s", desc, d.message);
     uint8_t *want;
     if (!lossy) {
         want = rt_interleaved(&g, frame);
         ck_assert_msg(memcmp(ours, want, n) == 0, "ojph_compress %s %s: ferry decodes other pixels",
                       opts, desc);
     } else {
-        want = tool_decode(true, path("theirs.j2c"), &cg);
+        want = tool_decode(true, rt_path("theirs.j2c"), &cg);
         ck_assert_msg(memcmp(ours, want, n) == 0, "%s: ferry and opj_decompress differ", desc);
-        uint8_t *oj = tool_decode(false, path("theirs.j2c"), &cg);
+        uint8_t *oj = tool_decode(false, rt_path("theirs.j2c"), &cg);
         long diff = max_abs_diff(&cg, oj, ours);
         ck_assert_msg(diff <= 1, "%s: ojph_expand differs by %ld", desc, diff);
         free(oj);
@@ -325,31 +303,12 @@ END_TEST
 
 int main(void)
 {
-    static const char *tools[] = {"ojph_compress", "ojph_expand", "opj_decompress"};
-    for (size_t i = 0; i < 3; i++)
-        if (!rt_have(tools[i])) {
-            fprintf(stderr, "SKIP: %s not on PATH (apt-get install openjph-tools libopenjp2-tools)\n",
-                    tools[i]);
-            return 77;
-        }
-    Suite *s = suite_create("htj2k_interop");
-    struct {
-        const char *name;
-        const TTest *t;
-    } tcs[] = {
-        {"ours_to_tools", test_ours_to_tools},
-        {"ojph_to_ours", test_ojph_to_ours},
+    static const char *const tools[] = {"ojph_compress", "ojph_expand", "opj_decompress"};
+    if (!rt_have_all(tools, 3, "apt-get install openjph-tools libopenjp2-tools"))
+        return 77;
+    const struct suite_test tests[] = {
+        {"ours_to_tools", test_ours_to_tools, 300},
+        {"ojph_to_ours", test_ojph_to_ours, 300},
     };
-    for (size_t i = 0; i < sizeof tcs / sizeof tcs[0]; i++) {
-        TCase *tc = tcase_create(tcs[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 300);
-        tcase_add_test(tc, tcs[i].t);
-        suite_add_tcase(s, tc);
-    }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run_table("htj2k_interop", SUITE_ROWS(tests), setup, teardown);
 }

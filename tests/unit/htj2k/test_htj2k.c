@@ -3,7 +3,7 @@
  * geometry matrix for 4.201 and 4.202, the 4.202 constraints (RPCL,
  * decompositions, TLM), lossy quality; and the codestream marker parser /
  * TLM writer (j2k_markers.c, compiled in). */
-#include "codec_roundtrip.h"
+#include "codec_test.h"
 #include "j2k_markers.h"
 
 #include <check.h>
@@ -16,11 +16,8 @@ static struct harness_plugin *ht, *j2k;
 
 static void setup(void)
 {
-    char err[512];
-    ht = harness_load(harness_plugin_path("htj2k"), err, sizeof err);
-    ck_assert_msg(ht != NULL, "%s", err);
-    j2k = harness_load(harness_plugin_path("j2k"), err, sizeof err);
-    ck_assert_msg(j2k != NULL, "%s", err);
+    ht = ct_load("htj2k");
+    j2k = ct_load("j2k");
 }
 
 static void teardown(void)
@@ -31,19 +28,7 @@ static void teardown(void)
 
 static const struct ferry_codec *codec(struct harness_plugin *p, const char *key)
 {
-    const struct ferry_codec *c = harness_codec(p, key);
-    ck_assert_msg(c != NULL, "codec %s missing", key);
-    return c;
-}
-
-static int configure(const struct ferry_codec *c, const struct ferry_param *p, uint32_t n,
-                     void **state, struct ferry_diag *diag)
-{
-    memset(diag, 0, sizeof *diag);
-    diag->size = sizeof *diag;
-    diag->param = -1;
-    *state = NULL;
-    return c->configure(p, n, state, diag);
+    return ct_find(p, key);
 }
 
 START_TEST(test_load)
@@ -66,24 +51,66 @@ START_TEST(test_params)
     void *st;
     const struct ferry_codec *lossy = codec(ht, "htj2k");
     struct ferry_param ok[] = {{"qstep", "0.001"}};
-    ck_assert_int_eq(configure(lossy, ok, 1, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(lossy, ok, 1, &st, &d), 0);
     lossy->release(st);
     struct ferry_param autoq[] = {{"qstep", "auto"}};
-    ck_assert_int_eq(configure(lossy, autoq, 1, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(lossy, autoq, 1, &st, &d), 0);
     lossy->release(st);
     struct ferry_param bad[] = {{"qstep", "0.7"}};
-    ck_assert_int_eq(configure(lossy, bad, 1, &st, &d), -22);
+    ck_assert_int_eq(ct_configure_with(lossy, bad, 1, &st, &d), -22);
     ck_assert_int_eq(d.param, 0);
     ck_assert_str_eq(d.message, "qstep: '0.7' is not auto or a number from 0.00001 to 0.5");
     struct ferry_param bad2[] = {{"qstep", "0.01"}, {"rate", "10"}};
-    ck_assert_int_eq(configure(lossy, bad2, 2, &st, &d), -22);
+    ck_assert_int_eq(ct_configure_with(lossy, bad2, 2, &st, &d), -22);
     ck_assert_int_eq(d.param, 1);
     ck_assert_str_eq(d.message, "unknown parameter 'rate' (this codec takes qstep)");
-    ck_assert_int_eq(configure(codec(ht, "htj2k-lossless-rpcl"), ok, 1, &st, &d), -22);
+    ck_assert_int_eq(ct_configure_with(codec(ht, "htj2k-lossless-rpcl"), ok, 1, &st, &d), -22);
     ck_assert_str_eq(d.message,
                      "unknown parameter 'qstep' (this codec is lossless and takes no parameters)");
 }
 END_TEST
+
+struct matrix_ctx {
+    const char *name;
+    bool rpcl;
+};
+
+/* What the codestream says: a Part 15 one, reversible, with the colour
+ * transform for RGB; 4.202's RPCL, decompositions and TLM. */
+static void lossless_check(void *ctx, const struct rt_case *rc, const char *desc,
+                           const struct rt_result *r, const uint8_t *cs, size_t len)
+{
+    const struct matrix_ctx *m = ctx;
+    const struct ferry_frame *g = &rc->g;
+    const char *want = strcmp(g->photometric, "RGB") == 0 ? "YBR_RCT" : g->photometric;
+    ck_assert_msg(strcmp(r->coded.photometric, want) == 0, "%s: coded as %s", desc,
+                  r->coded.photometric);
+    ck_assert_str_eq(r->decoded.photometric,
+                     strcmp(g->photometric, "RGB") == 0 ? "RGB" : g->photometric);
+
+    struct jm_codestream info;
+    char msg[200];
+    ck_assert_msg(jm_parse(cs, len, &info, msg, sizeof msg) == 0, "%s: %s", desc, msg);
+    ck_assert(info.has_cap); /* a Part 15 codestream */
+    ck_assert(info.reversible);
+    ck_assert_uint_eq(info.mct, strcmp(g->photometric, "RGB") == 0);
+    if (m->rpcl) {
+        /* PS3.5 10.18 */
+        ck_assert_uint_eq(info.progression, JM_RPCL);
+        uint32_t mn = g->rows < g->columns ? g->rows : g->columns;
+        uint32_t base = (mn + (1u << info.decompositions) - 1) >> info.decompositions;
+        ck_assert_msg(base <= 64, "%s: base resolution %u", desc, base);
+        ck_assert_uint_ge(info.tlm_segments, 1);
+        ck_assert_uint_eq(info.tlm_entries, info.n_tileparts);
+        ck_assert_msg(info.tlm_consistent, "%s: TLM does not match the tile-parts", desc);
+    } else {
+        ck_assert_uint_eq(info.tlm_segments, 0);
+    }
+    jm_free(&info);
+    if (g->rows == 511 && rc->noise == 0 && g->samples_per_pixel == 1)
+        fprintf(stderr, "%s %-40s ratio %.2f\n", m->name, desc,
+                (double)r->raw_bytes / (double)r->coded_bytes);
+}
 
 /* Every lossless case of the matrix, encoded by `name`, decoded by OpenJPEG. */
 static void lossless_matrix(const char *name, const char *dec_uid, bool rpcl)
@@ -92,52 +119,11 @@ static void lossless_matrix(const char *name, const char *dec_uid, bool rpcl)
     const struct ferry_codec *dec = codec(j2k, dec_uid);
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(enc, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(enc, NULL, 0, &st, &d), 0);
     static struct rt_case cases[400];
     size_t n = rt_matrix(cases, 400, RT_SIGNED_COLOUR);
-    for (size_t i = 0; i < n; i++) {
-        char desc[128];
-        const struct ferry_frame *g = &cases[i].g;
-        rt_describe(g, cases[i].noise, desc, sizeof desc);
-        uint8_t *frame = harness_synth_frame(g, cases[i].seed, cases[i].noise);
-        struct rt_result r;
-        uint8_t *cs = NULL;
-        size_t len = 0;
-        int rc = rt_run(enc, st, dec, NULL, g, frame, &r, &cs, &len);
-        free(frame);
-        ck_assert_msg(rc == 0, "%s %s: %s", name, desc, r.msg);
-        ck_assert_msg(r.exact, "%s %s: not bit-exact (PSNR %.2f)", name, desc, r.psnr);
-        ck_assert_uint_eq(r.lossy, 0);
-        const char *want = strcmp(g->photometric, "RGB") == 0 ? "YBR_RCT" : g->photometric;
-        ck_assert_msg(strcmp(r.coded.photometric, want) == 0, "%s: coded as %s", desc,
-                      r.coded.photometric);
-        ck_assert_str_eq(r.decoded.photometric,
-                         strcmp(g->photometric, "RGB") == 0 ? "RGB" : g->photometric);
-
-        struct jm_codestream info;
-        char msg[200];
-        ck_assert_msg(jm_parse(cs, len, &info, msg, sizeof msg) == 0, "%s: %s", desc, msg);
-        ck_assert(info.has_cap); /* a Part 15 codestream */
-        ck_assert(info.reversible);
-        ck_assert_uint_eq(info.mct, strcmp(g->photometric, "RGB") == 0);
-        if (rpcl) {
-            /* PS3.5 10.18 */
-            ck_assert_uint_eq(info.progression, JM_RPCL);
-            uint32_t m = g->rows < g->columns ? g->rows : g->columns;
-            uint32_t base = (m + (1u << info.decompositions) - 1) >> info.decompositions;
-            ck_assert_msg(base <= 64, "%s: base resolution %u", desc, base);
-            ck_assert_uint_ge(info.tlm_segments, 1);
-            ck_assert_uint_eq(info.tlm_entries, info.n_tileparts);
-            ck_assert_msg(info.tlm_consistent, "%s: TLM does not match the tile-parts", desc);
-        } else {
-            ck_assert_uint_eq(info.tlm_segments, 0);
-        }
-        jm_free(&info);
-        free(cs);
-        if (g->rows == 511 && cases[i].noise == 0 && g->samples_per_pixel == 1)
-            fprintf(stderr, "%s %-40s ratio %.2f\n", name, desc,
-                    (double)r.raw_bytes / (double)r.coded_bytes);
-    }
+    struct matrix_ctx m = {name, rpcl};
+    ct_lossless_matrix(cases, n, enc, st, dec, NULL, name, lossless_check, &m);
     enc->release(st);
 }
 
@@ -159,7 +145,7 @@ START_TEST(test_rpcl_large)
     const struct ferry_codec *enc = codec(ht, "htj2k-lossless-rpcl");
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(enc, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(enc, NULL, 0, &st, &d), 0);
     struct ferry_frame g = rt_geom(2500, 4100, 1, 16, 12, 0, 0, "MONOCHROME2");
     uint8_t *frame = harness_synth_frame(&g, 9, 0);
     struct rt_result r;
@@ -199,7 +185,7 @@ START_TEST(test_lossy)
         struct ferry_param p[] = {{"qstep", cases[i].q}};
         struct ferry_diag d;
         void *st;
-        ck_assert_int_eq(configure(enc, p, cases[i].q ? 1 : 0, &st, &d), 0);
+        ck_assert_int_eq(ct_configure_with(enc, p, cases[i].q ? 1 : 0, &st, &d), 0);
         struct rt_result r;
         ck_assert_msg(rt_run(enc, st, dec, NULL, &g, frame, &r, NULL, NULL) == 0, "%s", r.msg);
         fprintf(stderr, "htj2k lossy qstep=%-6s ratio %6.2f PSNR %6.2f dB (floor %.0f)\n",
@@ -217,7 +203,7 @@ START_TEST(test_lossy)
     {
         struct ferry_diag d;
         void *st;
-        ck_assert_int_eq(configure(enc, NULL, 0, &st, &d), 0);
+        ck_assert_int_eq(ct_configure_with(enc, NULL, 0, &st, &d), 0);
         struct ferry_frame g12 = rt_geom(256, 256, 1, 16, 12, 1, 0, "MONOCHROME2");
         struct ferry_frame g16 = rt_geom(256, 256, 1, 16, 16, 1, 0, "MONOCHROME2");
         uint8_t *f12 = harness_synth_frame(&g12, 5, 20); /* sign-extended: valid as 16 bits */
@@ -235,7 +221,7 @@ START_TEST(test_lossy)
 
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(enc, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(enc, NULL, 0, &st, &d), 0);
     g = rt_geom(200, 300, 3, 8, 8, 0, 1, "RGB");
     frame = harness_synth_frame(&g, 4, 3);
     struct rt_result r;
@@ -261,7 +247,7 @@ START_TEST(test_lossy_small_powers_of_two)
                                         {32, 7}};
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(enc, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(enc, NULL, 0, &st, &d), 0);
     for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
         struct ferry_frame g = rt_geom(sides[i][0], sides[i][1], 1, 16, 16, 1, 0, "MONOCHROME2");
         uint8_t *frame = harness_synth_frame(&g, 7, 300);
@@ -280,7 +266,7 @@ START_TEST(test_encode_errors)
     const struct ferry_codec *enc = codec(ht, "htj2k");
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(enc, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(enc, NULL, 0, &st, &d), 0);
     uint8_t buf[64 * 3 * 4] = {0};
     struct ferry_frame g = rt_geom(8, 8, 3, 8, 8, 0, 0, "YBR_FULL_422");
     struct ferry_encoded e = {.size = sizeof e};
@@ -513,14 +499,9 @@ START_TEST(test_jp2_box)
 }
 END_TEST
 
-static Suite *htj2k_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("htj2k");
-    struct {
-        const char *name;
-        const TTest *t;
-        int timeout;
-    } tcs[] = {
+    const struct suite_test tests[] = {
         {"load", test_load, 30},
         {"params", test_params, 30},
         {"lossless", test_lossless_matrix, 240},
@@ -535,21 +516,5 @@ static Suite *htj2k_suite(void)
         {"check_data", test_check_data, 30},
         {"jp2_box", test_jp2_box, 30},
     };
-    for (size_t i = 0; i < sizeof tcs / sizeof tcs[0]; i++) {
-        TCase *tc = tcase_create(tcs[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, tcs[i].timeout);
-        tcase_add_test(tc, tcs[i].t);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(htj2k_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run_table("htj2k", SUITE_ROWS(tests), setup, teardown);
 }

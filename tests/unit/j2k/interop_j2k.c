@@ -6,7 +6,7 @@
  *   - the JPEG 2000 files of pydicom's corpus decode to their uncompressed
  *     twin where the corpus has one, else to what opj_decompress gives.
  * Skips (77) when opj_compress/opj_decompress are missing. */
-#include "codec_roundtrip.h"
+#include "codec_test.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -14,46 +14,25 @@
 #include <string.h>
 
 static struct harness_plugin *plug;
-static char dir[4096];
 
 static void setup(void)
 {
-    char err[512];
-    plug = harness_load(harness_plugin_path("j2k"), err, sizeof err);
-    ck_assert_msg(plug != NULL, "%s", err);
-    const char *d = rt_tempdir("j2k");
-    ck_assert_ptr_nonnull(d);
-    snprintf(dir, sizeof dir, "%s", d);
+    plug = ct_load("j2k");
+    ck_assert_ptr_nonnull(rt_workdir_create("j2k"));
 }
 
 static void teardown(void)
 {
     harness_unload(plug);
-    rt_system(60, "rm -rf '%s'", dir);
-}
-
-static const char *path(const char *name)
-{
-    static char buf[4][4200];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
+    rt_workdir_remove();
 }
 
 /* opj_decompress file (suffix .j2k/.jp2) into a colour-by-pixel frame of
  * geometry g, normalised to g's bits stored and signedness. */
 static uint8_t *opj_decode(const char *file, const struct ferry_frame *g)
 {
-    ck_assert_msg(rt_system(120, "opj_decompress -quiet -i '%s' -o '%s' > /dev/null", file,
-                            path("opj.rawl")) == 0,
-                  "opj_decompress failed on %s", file);
-    size_t n = harness_frame_size(g);
-    uint8_t *out = malloc(n);
-    ck_assert_int_eq(rt_read_planar_raw(path("opj.rawl"), g, out), 0);
-    struct ferry_frame gi = *g;
-    gi.planar_configuration = 0;
-    rt_normalise(&gi, out);
+    uint8_t *out = rt_opj_decompress(file, rt_path("opj.rawl"), g);
+    ck_assert_msg(out != NULL, "opj_decompress failed on %s", file);
     return out;
 }
 
@@ -65,31 +44,14 @@ static void ours_to_opj(const char *codec, const char *key, const char *value, s
     struct ferry_diag d = {.size = sizeof d, .param = -1};
     void *st;
     ck_assert_int_eq(c->configure(p, key ? 1 : 0, &st, &d), 0);
-    uint8_t *frame = harness_synth_frame(&g, 31, noise);
-    struct rt_result r;
-    uint8_t *cs;
-    size_t len;
-    char desc[128];
-    rt_describe(&g, noise, desc, sizeof desc);
-    ck_assert_msg(rt_run(c, st, c, st, &g, frame, &r, &cs, &len) == 0, "%s", r.msg);
-    ck_assert_int_eq(rt_write_file(path("ours.j2k"), cs, len), 0);
-    uint8_t *theirs = opj_decode(path("ours.j2k"), &g);
-    size_t n = harness_frame_size(&g);
-    uint8_t *want = malloc(n);
-    if (!r.lossy) {
-        free(want);
-        want = rt_interleaved(&g, frame);
-    } else {
-        struct ferry_frame og = r.coded;
-        ck_assert_int_eq(c->decode(st, &r.coded, cs, len, want, n, &og, &d), 0);
-    }
-    ck_assert_msg(memcmp(want, theirs, n) == 0, "%s %s: opj_decompress decodes other pixels",
-                  codec, desc);
-    fprintf(stderr, "ours -> opj_decompress %-18s %-42s ok\n", codec, desc);
-    free(want);
+    struct ct_ours o;
+    ct_ours_make(&o, c, st, c, st, &g, 31, noise, rt_path("ours.j2k"));
+    uint8_t *theirs = opj_decode(rt_path("ours.j2k"), &g);
+    ck_assert_msg(memcmp(o.want, theirs, harness_frame_size(&g)) == 0,
+                  "%s %s: opj_decompress decodes other pixels", codec, o.desc);
+    fprintf(stderr, "ours -> opj_decompress %-18s %-42s ok\n", codec, o.desc);
     free(theirs);
-    free(cs);
-    free(frame);
+    ct_ours_free(&o);
     c->release(st);
 }
 
@@ -120,15 +82,15 @@ static void opj_to_ours(const char *opts, struct ferry_frame g, unsigned noise, 
     char desc[128];
     rt_describe(&g, noise, desc, sizeof desc);
     uint8_t *frame = harness_synth_frame(&g, 41, noise);
-    ck_assert_int_eq(rt_write_planar_raw(path("in.rawl"), &g, frame), 0);
+    ck_assert_int_eq(rt_write_planar_raw(rt_path("in.rawl"), &g, frame), 0);
     ck_assert_msg(rt_system(120, "opj_compress -i '%s' -F %u,%u,%u,%u,%c -n %d %s -o '%s' > /dev/null 2>&1",
-                            path("in.rawl"), (unsigned)g.columns, (unsigned)g.rows,
+                            rt_path("in.rawl"), (unsigned)g.columns, (unsigned)g.rows,
                             (unsigned)g.samples_per_pixel, (unsigned)g.bits_stored,
                             g.pixel_representation ? 's' : 'u', resolutions(g.columns, g.rows),
-                            opts, path("theirs.j2k")) == 0,
+                            opts, rt_path("theirs.j2k")) == 0,
                   "opj_compress failed on %s", desc);
     size_t len;
-    uint8_t *cs = rt_read_file(path("theirs.j2k"), &len);
+    uint8_t *cs = rt_read_file(rt_path("theirs.j2k"), &len);
     ck_assert_ptr_nonnull(cs);
     /* opj_compress applies the colour transform to three components: in
      * DICOM that is photometric YBR_RCT (lossless) or YBR_ICT (lossy). */
@@ -138,15 +100,16 @@ static void opj_to_ours(const char *opts, struct ferry_frame g, unsigned noise, 
         snprintf(cg.photometric, sizeof cg.photometric, "%s", lossy ? "YBR_ICT" : "YBR_RCT");
     const struct ferry_codec *c = harness_codec(plug, lossy ? "jpeg2000" : "jpeg2000-lossless");
     size_t n = harness_frame_size(&g);
-    uint8_t *ours = malloc(n);
-    struct ferry_frame og = cg;
-    struct ferry_diag d = {.size = sizeof d, .param = -1};
-    ck_assert_msg(c->decode(NULL, &cg, cs, len, ours, n, &og, &d) == 0, "%s: %s", desc, d.message);
+    struct ferry_frame og;
+    struct ferry_diag d;
+    int rc;
+    uint8_t *ours = rt_decode_new(c, NULL, &cg, cs, len, &og, &d, &rc);
+    ck_assert_msg(rc == 0, "%s: %s", desc, d.message);
     if (g.samples_per_pixel == 3)
         ck_assert_str_eq(og.photometric, "RGB");
     uint8_t *want;
     if (lossy) {
-        want = opj_decode(path("theirs.j2k"), &cg);
+        want = opj_decode(rt_path("theirs.j2k"), &cg);
     } else {
         want = rt_interleaved(&g, frame);
         rt_normalise(&cg, want);
@@ -193,38 +156,25 @@ START_TEST(test_pydicom_corpus)
         fprintf(stderr, "no python3 with pydicom: corpus not tested\n");
         return;
     }
-    ck_assert_int_eq(rt_pydicom(path("corpus.txt"), "corpus"), 0);
-    size_t n;
-    char *corpus = (char *)rt_read_file(path("corpus.txt"), &n);
-    corpus[n > 0 ? n - 1 : 0] = '\0';
+    ck_assert_int_eq(rt_pydicom(rt_path("corpus.txt"), "corpus"), 0);
+    char *corpus = rt_read_text(rt_path("corpus.txt"));
+    ck_assert_ptr_nonnull(corpus);
     int tested = 0;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char file[4200];
-        snprintf(file, sizeof file, "%s/%s", corpus, files[i].file);
-        FILE *f = fopen(file, "rb");
-        if (!f) {
-            fprintf(stderr, "corpus file %s absent (Debian trims pydicom's corpus)\n", files[i].file);
+        char file[4200], ts[68], geom[128];
+        if (!rt_corpus_file(corpus, files[i].file, file, sizeof file))
             continue;
-        }
-        fclose(f);
-        ck_assert_int_eq(rt_pydicom(path("frames.txt"), "frames '%s' '%s'", file, path("f")), 0);
-        char *info = (char *)rt_read_file(path("frames.txt"), &n);
-        info[n > 0 ? n - 1 : 0] = '\0';
-        char ts[68], geom[128];
-        unsigned frames;
-        ck_assert_int_eq(sscanf(info, "%67s %u %127s", ts, &frames, geom), 3);
-        free(info);
         struct ferry_frame g;
-        ck_assert(rt_parse_geom(geom, &g));
+        ck_assert_int_eq(rt_pydicom_frames(file, rt_path("f"), rt_path("frames.txt"), ts, geom, &g), 0);
         const struct ferry_codec *c = harness_codec(plug, ts);
         ck_assert_ptr_nonnull(c);
         size_t len;
-        uint8_t *cs = rt_read_file(path("f.0"), &len);
+        uint8_t *cs = rt_read_file(rt_path("f.0"), &len);
         size_t fn = harness_frame_size(&g);
-        uint8_t *ours = malloc(fn);
-        struct ferry_frame og = g;
-        struct ferry_diag d = {.size = sizeof d, .param = -1};
-        int rc = c->decode(NULL, &g, cs, len, ours, fn, &og, &d);
+        struct ferry_frame og;
+        struct ferry_diag d;
+        int rc;
+        uint8_t *ours = rt_decode_new(c, NULL, &g, cs, len, &og, &d, &rc);
         if (files[i].broken) {
             ck_assert_int_lt(rc, 0);
             ck_assert(d.message[0] != '\0');
@@ -241,9 +191,9 @@ START_TEST(test_pydicom_corpus)
         if (files[i].twin) {
             char twin[4200];
             snprintf(twin, sizeof twin, "%s/%s", corpus, files[i].twin);
-            ck_assert_int_eq(rt_pydicom(path("geom.txt"), "pixels '%s' '%s'", twin, path("twin.raw")), 0);
+            ck_assert_int_eq(rt_pydicom(rt_path("geom.txt"), "pixels '%s' '%s'", twin, rt_path("twin.raw")), 0);
             size_t tn;
-            uint8_t *raw = rt_read_file(path("twin.raw"), &tn);
+            uint8_t *raw = rt_read_file(rt_path("twin.raw"), &tn);
             ck_assert_uint_ge(tn, fn);
             want = rt_interleaved(&g, raw);
             rt_normalise(&cmp, want);
@@ -251,7 +201,7 @@ START_TEST(test_pydicom_corpus)
             ref = files[i].twin;
         } else {
             bool jp2 = len > 4 && cs[0] == 0 && cs[3] == 0x0c;
-            const char *p = path(jp2 ? "corpus.jp2" : "corpus.j2k");
+            const char *p = rt_path(jp2 ? "corpus.jp2" : "corpus.j2k");
             ck_assert_int_eq(rt_write_file(p, cs, len), 0);
             want = opj_decode(p, &g);
             ref = "opj_decompress";
@@ -271,30 +221,13 @@ END_TEST
 
 int main(void)
 {
-    if (!rt_have("opj_compress") || !rt_have("opj_decompress")) {
-        fprintf(stderr, "SKIP: opj_compress/opj_decompress not on PATH (apt-get install "
-                        "libopenjp2-tools)\n");
+    static const char *const tools[] = {"opj_compress", "opj_decompress"};
+    if (!rt_have_all(tools, 2, "apt-get install libopenjp2-tools"))
         return 77;
-    }
-    Suite *s = suite_create("j2k_interop");
-    struct {
-        const char *name;
-        const TTest *t;
-    } tcs[] = {
-        {"ours_to_opj", test_ours_to_opj},
-        {"opj_to_ours", test_opj_to_ours},
-        {"pydicom_corpus", test_pydicom_corpus},
+    const struct suite_test tests[] = {
+        {"ours_to_opj", test_ours_to_opj, 300},
+        {"opj_to_ours", test_opj_to_ours, 300},
+        {"pydicom_corpus", test_pydicom_corpus, 300},
     };
-    for (size_t i = 0; i < sizeof tcs / sizeof tcs[0]; i++) {
-        TCase *tc = tcase_create(tcs[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 300);
-        tcase_add_test(tc, tcs[i].t);
-        suite_add_tcase(s, tc);
-    }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run_table("j2k_interop", SUITE_ROWS(tests), setup, teardown);
 }

@@ -1,7 +1,7 @@
 /* Unit tests of the j2k plugin (build/plugins/j2k.so) through the plugin ABI:
  * loading, parameters, lossless round trips over the geometry matrix, lossy
  * quality, bits above the high bit, and broken input. */
-#include "codec_roundtrip.h"
+#include "codec_test.h"
 
 #include <check.h>
 #include <math.h>
@@ -14,12 +14,7 @@
 
 static struct harness_plugin *plug;
 
-static void setup(void)
-{
-    char err[512];
-    plug = harness_load(harness_plugin_path("j2k"), err, sizeof err);
-    ck_assert_msg(plug != NULL, "%s", err);
-}
+static void setup(void) { plug = ct_load("j2k"); }
 
 static void teardown(void)
 {
@@ -27,23 +22,7 @@ static void teardown(void)
     plug = NULL;
 }
 
-static const struct ferry_codec *codec(const char *key)
-{
-    const struct ferry_codec *c = harness_codec(plug, key);
-    ck_assert_msg(c != NULL, "codec %s missing", key);
-    return c;
-}
-
-/* configure() with params; returns rc and fills *diag. */
-static int configure(const struct ferry_codec *c, const struct ferry_param *p, uint32_t n,
-                     void **state, struct ferry_diag *diag)
-{
-    memset(diag, 0, sizeof *diag);
-    diag->size = sizeof *diag;
-    diag->param = -1;
-    *state = NULL;
-    return c->configure(p, n, state, diag);
-}
+static const struct ferry_codec *codec(const char *key) { return ct_find(plug, key); }
 
 /* --- load ---------------------------------------------------------------- */
 
@@ -72,17 +51,9 @@ END_TEST
 
 /* --- params -------------------------------------------------------------- */
 
-struct param_case {
-    const char *codec;
-    struct ferry_param p[12];
-    uint32_t n;
-    int32_t at;          /* expected diag.param, or -2 for success */
-    const char *message; /* expected diag message */
-};
-
 START_TEST(test_params)
 {
-    static const struct param_case cases[] = {
+    static const struct ct_param_case cases[] = {
         {"jpeg2000-lossless", {{0}}, 0, -2, ""},
         {"jpeg2000-lossless", {{"threads", "4"}}, 1, -2, ""},
         {"jpeg2000", {{"rate", "40,20,10"}, {"threads", "1"}}, 2, -2, ""},
@@ -112,59 +83,45 @@ START_TEST(test_params)
         {"1.2.840.10008.1.2.4.201", {{"threads", "2"}}, 1, 0,
          "unknown parameter 'threads' (this decoder takes no parameters)"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const struct param_case *pc = &cases[i];
-        const struct ferry_codec *c = codec(pc->codec);
-        struct ferry_diag d;
-        void *st;
-        int rc = configure(c, pc->p, pc->n, &st, &d);
-        if (pc->at == -2) {
-            ck_assert_msg(rc == 0, "case %zu: %s", i, d.message);
-        } else {
-            ck_assert_msg(rc == -22, "case %zu: rc %d", i, rc);
-            ck_assert_int_eq(d.param, pc->at);
-            ck_assert_str_eq(d.message, pc->message);
-        }
-        c->release(st);
-    }
+    ct_check_param_cases(plug, cases, sizeof cases / sizeof cases[0]);
 }
 END_TEST
 
 /* --- lossless ------------------------------------------------------------- */
+
+/* RGB is coded with the reversible transform (YBR_RCT) and decodes back to
+ * RGB, colour-by-pixel. */
+static void lossless_check(void *ctx, const struct rt_case *rc, const char *desc,
+                           const struct rt_result *r, const uint8_t *cs, size_t len)
+{
+    (void)ctx;
+    (void)cs;
+    (void)len;
+    const struct ferry_frame *g = &rc->g;
+    const char *want = strcmp(g->photometric, "RGB") == 0 ? "YBR_RCT" : g->photometric;
+    ck_assert_msg(strcmp(r->coded.photometric, want) == 0, "%s: coded as %s", desc,
+                  r->coded.photometric);
+    const char *back = strcmp(g->photometric, "RGB") == 0 ? "RGB" : g->photometric;
+    ck_assert_msg(strcmp(r->decoded.photometric, back) == 0, "%s: decoded as %s", desc,
+                  r->decoded.photometric);
+    ck_assert_uint_eq(r->coded.planar_configuration, 0);
+    ck_assert_uint_eq(r->decoded.planar_configuration, 0);
+    ck_assert_uint_eq(r->coded.bits_stored, g->bits_stored);
+    if (g->rows == 511 && rc->noise == 0)
+        fprintf(stderr, "j2k lossless %-44s ratio %.2f\n", desc,
+                (double)r->raw_bytes / (double)r->coded_bytes);
+}
 
 START_TEST(test_lossless_matrix)
 {
     const struct ferry_codec *c = codec("jpeg2000-lossless");
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     static struct rt_case cases[400];
     size_t n = rt_matrix(cases, 400, RT_SIGNED_COLOUR);
     ck_assert_uint_ge(n, 150);
-    for (size_t i = 0; i < n; i++) {
-        char desc[128];
-        const struct ferry_frame *g = &cases[i].g;
-        rt_describe(g, cases[i].noise, desc, sizeof desc);
-        uint8_t *frame = harness_synth_frame(g, cases[i].seed, cases[i].noise);
-        struct rt_result r;
-        int rc = rt_run(c, st, c, st, g, frame, &r, NULL, NULL);
-        free(frame);
-        ck_assert_msg(rc == 0, "%s: %s", desc, r.msg);
-        ck_assert_msg(r.exact, "%s: not bit-exact (PSNR %.2f)", desc, r.psnr);
-        ck_assert_msg(r.lossy == 0, "%s: lossless encode reported lossy", desc);
-        const char *want = strcmp(g->photometric, "RGB") == 0 ? "YBR_RCT" : g->photometric;
-        ck_assert_msg(strcmp(r.coded.photometric, want) == 0, "%s: coded as %s", desc,
-                      r.coded.photometric);
-        const char *back = strcmp(g->photometric, "RGB") == 0 ? "RGB" : g->photometric;
-        ck_assert_msg(strcmp(r.decoded.photometric, back) == 0, "%s: decoded as %s", desc,
-                      r.decoded.photometric);
-        ck_assert_uint_eq(r.coded.planar_configuration, 0);
-        ck_assert_uint_eq(r.decoded.planar_configuration, 0);
-        ck_assert_uint_eq(r.coded.bits_stored, g->bits_stored);
-        if (g->rows == 511 && cases[i].noise == 0)
-            fprintf(stderr, "j2k lossless %-44s ratio %.2f\n", desc,
-                    (double)r.raw_bytes / (double)r.coded_bytes);
-    }
+    ct_lossless_matrix(cases, n, c, st, c, st, "jpeg2000-lossless", lossless_check, NULL);
     c->release(st);
 }
 END_TEST
@@ -176,7 +133,7 @@ START_TEST(test_high_bits)
     const struct ferry_codec *c = codec("jpeg2000-lossless");
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     for (int sgn = 0; sgn < 2; sgn++) {
         struct ferry_frame g = rt_geom(17, 9, 1, 16, 12, (uint16_t)sgn, 0, "MONOCHROME2");
         uint8_t *clean = harness_synth_frame(&g, 3, 300);
@@ -192,14 +149,7 @@ START_TEST(test_high_bits)
         /* ... while the clean (masked or sign-extended) frame round-trips. */
         ck_assert_int_eq(rt_run(c, st, c, st, &g, clean, &r, NULL, NULL), 0);
         ck_assert(r.exact);
-        struct ferry_encoded e = {.size = sizeof e};
-        ck_assert_int_eq(c->encode(st, harness_host(), &g, dirty, n, &e, &d), 0);
-        uint8_t *out = malloc(n);
-        struct ferry_frame og = e.frame;
-        ck_assert_int_eq(c->decode(st, &e.frame, e.bytes, e.length, out, n, &og, &d), 0);
-        ck_assert_msg(memcmp(out, clean, n) == 0, "signed=%d: high bits not normalised", sgn);
-        harness_host()->free(e.bytes);
-        free(out);
+        ct_check_high_bits(c, st, &g, dirty, clean);
         free(dirty);
         free(clean);
     }
@@ -236,7 +186,7 @@ START_TEST(test_lossy)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct ferry_diag d;
         void *st;
-        ck_assert_int_eq(configure(c, cases[i].p, cases[i].n, &st, &d), 0);
+        ck_assert_int_eq(ct_configure_with(c, cases[i].p, cases[i].n, &st, &d), 0);
         struct rt_result r;
         ck_assert_msg(rt_run(c, st, c, st, &g, frame, &r, NULL, NULL) == 0, "%s", r.msg);
         fprintf(stderr, "j2k lossy %s=%-10s ratio %6.2f PSNR %6.2f dB (floor %.0f)\n",
@@ -254,7 +204,7 @@ START_TEST(test_lossy)
     /* Colour: RGB becomes YBR_ICT, decodes to RGB colour-by-pixel. */
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     g = rt_geom(256, 320, 3, 8, 8, 0, 1, "RGB");
     frame = harness_synth_frame(&g, 5, 4);
     struct rt_result r;
@@ -283,50 +233,36 @@ static uint8_t *encode_one(const struct ferry_codec *c, void *st, const struct f
     return coded;
 }
 
-static int decode(const struct ferry_codec *c, const struct ferry_frame *g, const uint8_t *in,
-                  size_t len, struct ferry_diag *d)
-{
-    size_t n = harness_frame_size(g);
-    uint8_t *out = malloc(n);
-    struct ferry_frame og = *g;
-    memset(d, 0, sizeof *d);
-    d->size = sizeof *d;
-    d->param = -1;
-    int rc = c->decode(NULL, g, in, len, out, n, &og, d);
-    free(out);
-    return rc;
-}
-
 START_TEST(test_decode_errors)
 {
     const struct ferry_codec *c = codec("jpeg2000-lossless");
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     struct ferry_frame g = rt_geom(64, 48, 1, 16, 12, 0, 0, "MONOCHROME2");
     size_t len;
     uint8_t *cs = encode_one(c, st, &g, &len);
 
     static const uint8_t junk[] = "this is not a codestream";
-    ck_assert_int_eq(decode(c, &g, junk, sizeof junk, &d), -22);
+    ck_assert_int_eq(ct_decode_discard(c, NULL, &g, junk, sizeof junk, &d), -22);
     ck_assert_str_eq(d.message,
                      "not a JPEG 2000 codestream (it does not start with SOC and SIZ markers)");
 
     struct ferry_frame wrong = rt_geom(32, 48, 1, 16, 12, 0, 0, "MONOCHROME2");
-    ck_assert_int_eq(decode(c, &wrong, cs, len, &d), -22);
+    ck_assert_int_eq(ct_decode_discard(c, NULL, &wrong, cs, len, &d), -22);
     ck_assert_str_eq(d.message, "the codestream is 48x64 but the data set says 48x32 (columns x rows)");
     wrong = rt_geom(64, 48, 3, 16, 12, 0, 0, "RGB");
-    ck_assert_int_eq(decode(c, &wrong, cs, len, &d), -22);
+    ck_assert_int_eq(ct_decode_discard(c, NULL, &wrong, cs, len, &d), -22);
     ck_assert_str_eq(d.message, "the codestream has 1 components but Samples per Pixel is 3");
     wrong = rt_geom(64, 48, 1, 8, 8, 0, 0, "MONOCHROME2");
-    ck_assert_int_eq(decode(c, &wrong, cs, len, &d), -22);
+    ck_assert_int_eq(ct_decode_discard(c, NULL, &wrong, cs, len, &d), -22);
     ck_assert_str_eq(d.message, "component 0 has 12-bit samples, more than Bits Allocated 8");
 
     /* Truncated anywhere: an error with a message, never a crash. Cuts in
      * the tile data may decode partially: OpenJPEG then fails or returns
      * what it has; both are fine as long as the header cuts fail. */
     for (size_t cut = 0; cut < len; cut += (cut < 200 ? 1 : 97)) {
-        int rc = decode(c, &g, cs, cut, &d);
+        int rc = ct_decode_discard(c, NULL, &g, cs, cut, &d);
         if (cut < 60) {
             ck_assert_msg(rc < 0, "cut at %zu decoded", cut);
         }
@@ -338,14 +274,14 @@ START_TEST(test_decode_errors)
     for (size_t pos = 2; pos < len; pos += 13) {
         memcpy(bad, cs, len);
         bad[pos] ^= 0x5a;
-        int rc = decode(c, &g, bad, len, &d);
+        int rc = ct_decode_discard(c, NULL, &g, bad, len, &d);
         if (rc < 0)
             ck_assert_msg(d.message[0] != '\0', "flip at %zu: no message", pos);
     }
     /* A header that promises a huge image. */
     memcpy(bad, cs, len);
     bad[8] = 0x7f; /* Xsiz high byte */
-    ck_assert_int_eq(decode(c, &g, bad, len, &d), -22);
+    ck_assert_int_eq(ct_decode_discard(c, NULL, &g, bad, len, &d), -22);
     ck_assert_msg(d.message[0] != '\0', "no message");
 
     /* Coded data never holds marker codes; where it does, the codestream is
@@ -360,7 +296,7 @@ START_TEST(test_decode_errors)
     ck_assert_uint_gt(sod, 0);
     bad[sod + 20] = 0xff;
     bad[sod + 21] = 0xa0;
-    ck_assert_int_eq(decode(c, &g, bad, len, &d), -22);
+    ck_assert_int_eq(ct_decode_discard(c, NULL, &g, bad, len, &d), -22);
     char want[200];
     snprintf(want, sizeof want,
              "corrupt JPEG 2000 codestream: byte %zu holds the marker code 0xFFA0 inside "
@@ -384,11 +320,8 @@ START_TEST(test_encode_errors)
     const struct ferry_codec *c = codec("jpeg2000");
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
-    struct {
-        struct ferry_frame g;
-        const char *message;
-    } cases[] = {
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
+    struct ct_encode_case cases[] = {
         {rt_geom(8, 8, 3, 8, 8, 0, 0, "YBR_FULL_422"),
          "cannot encode Photometric Interpretation 'YBR_FULL_422' (RGB or YBR_FULL)"},
         {rt_geom(8, 8, 1, 8, 8, 0, 0, "PALETTE COLOR"),
@@ -403,14 +336,7 @@ START_TEST(test_encode_errors)
     };
     cases[3].g.high_bit = 16;
     uint8_t buf[8 * 8 * 4 * 3] = {0};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct ferry_encoded e = {.size = sizeof e};
-        memset(&d, 0, sizeof d);
-        size_t n = harness_frame_size(&cases[i].g);
-        ck_assert_int_eq(c->encode(st, harness_host(), &cases[i].g, buf, n, &e, &d), -22);
-        ck_assert_str_eq(d.message, cases[i].message);
-        ck_assert_ptr_null(e.bytes);
-    }
+    ct_check_encode_cases(c, st, buf, cases, sizeof cases / sizeof cases[0]);
     struct ferry_frame g = rt_geom(8, 8, 1, 8, 8, 0, 0, "MONOCHROME2");
     struct ferry_encoded e = {.size = sizeof e};
     ck_assert_int_eq(c->encode(st, harness_host(), &g, buf, 10, &e, &d), -22);
@@ -422,14 +348,9 @@ START_TEST(test_encode_errors)
 }
 END_TEST
 
-static Suite *j2k_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("j2k");
-    struct {
-        const char *name;
-        const TTest *t;
-        int timeout;
-    } tcs[] = {
+    const struct suite_test tests[] = {
         {"load", test_load, 30},
         {"params", test_params, 30},
         {"lossless", test_lossless_matrix, 240},
@@ -438,21 +359,5 @@ static Suite *j2k_suite(void)
         {"decode_errors", test_decode_errors, 120},
         {"encode_errors", test_encode_errors, 30},
     };
-    for (size_t i = 0; i < sizeof tcs / sizeof tcs[0]; i++) {
-        TCase *tc = tcase_create(tcs[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, tcs[i].timeout);
-        tcase_add_test(tc, tcs[i].t);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(j2k_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run_table("j2k", SUITE_ROWS(tests), setup, teardown);
 }

@@ -70,11 +70,9 @@ static double lossy_roundtrip(unsigned quality, const char *subsampling,
     const char *p[] = {q, ss};
     struct ct_codec c;
     ct_open(&c, "jpeg", "jpeg-baseline", p, 2);
-    uint8_t *in = harness_synth_frame(g, 42, noise);
     struct ferry_encoded enc;
     struct ferry_diag diag;
-    int rc = ct_encode(&c, g, in, &enc, &diag);
-    ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
+    uint8_t *in = ct_encode_synth(&c, g, 42, noise, &enc);
     ck_assert_uint_eq(enc.lossy, 1);
     ck_assert_uint_eq(enc.frame.planar_configuration, 0);
     if (g->samples_per_pixel == 3)
@@ -91,7 +89,7 @@ static double lossy_roundtrip(unsigned quality, const char *subsampling,
 
     uint8_t *out;
     struct ferry_frame og;
-    rc = ct_decode(&c, &enc.frame, enc.bytes, enc.length, &out, &og, &diag);
+    int rc = ct_decode(&c, &enc.frame, enc.bytes, enc.length, &out, &og, &diag);
     ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
     ck_assert_str_eq(og.photometric, g->samples_per_pixel == 3 ? "RGB" : g->photometric);
     ck_assert_uint_eq(og.planar_configuration, 0);
@@ -116,11 +114,11 @@ START_TEST(test_lossy_quality)
         for (int noisy = 0; noisy <= 1; noisy++) {
             const struct floor *fl = &floors[f];
             unsigned noise = noisy ? 12 : 0;
-            struct ferry_frame g = ct_geom(256, 256, 1, 8, 8, 0, 0, "MONOCHROME2");
+            struct ferry_frame g = rt_geom(256, 256, 1, 8, 8, 0, 0, "MONOCHROME2");
             ck_assert_double_ge(lossy_roundtrip(fl->quality, "422", &g, noise),
                                 noisy ? fl->grey_noisy : fl->grey_smooth);
             for (size_t s = 0; s < 3; s++) {
-                g = ct_geom(256, 256, 3, 8, 8, 0, (uint16_t)(s == 1), "RGB");
+                g = rt_geom(256, 256, 3, 8, 8, 0, (uint16_t)(s == 1), "RGB");
                 ck_assert_double_ge(lossy_roundtrip(fl->quality, subs[s], &g, noise),
                                     noisy ? fl->colour_noisy : fl->colour_smooth);
             }
@@ -132,7 +130,7 @@ END_TEST
 /* Quality orders the error: more quality, less error. */
 START_TEST(test_lossy_monotonic)
 {
-    struct ferry_frame g = ct_geom(128, 160, 3, 8, 8, 0, 0, "RGB");
+    struct ferry_frame g = rt_geom(128, 160, 3, 8, 8, 0, 0, "RGB");
     double p50 = lossy_roundtrip(50, "420", &g, 6);
     double p75 = lossy_roundtrip(75, "420", &g, 6);
     double p95 = lossy_roundtrip(95, "420", &g, 6);
@@ -151,11 +149,11 @@ START_TEST(test_lossy_shapes)
         for (int noisy = 0; noisy <= 1; noisy++) {
             unsigned noise = noisy ? 64 : 0;
             struct ferry_frame g =
-                ct_geom(sizes[s][0], sizes[s][1], 1, 8, 8, 0, 0, "MONOCHROME1");
+                rt_geom(sizes[s][0], sizes[s][1], 1, 8, 8, 0, 0, "MONOCHROME1");
             lossy_roundtrip(90, "422", &g, noise);
             for (int k = 0; k < 3; k++)
                 for (uint16_t pc = 0; pc <= 1; pc++) {
-                    g = ct_geom(sizes[s][0], sizes[s][1], 3, 8, 8, 0, pc, "RGB");
+                    g = rt_geom(sizes[s][0], sizes[s][1], 3, 8, 8, 0, pc, "RGB");
                     double psnr = lossy_roundtrip(90, subs[k], &g, noise);
                     /* Smooth frames come back close at any size; the worst is
                      * 3x5 in 4:2:0 (27.6 dB: the whole gradient and the
@@ -170,7 +168,7 @@ END_TEST
 /* Defaults: quality 90 and 4:2:2 (YBR_FULL_422). */
 START_TEST(test_defaults)
 {
-    struct ferry_frame g = ct_geom(64, 64, 3, 8, 8, 0, 0, "RGB");
+    struct ferry_frame g = rt_geom(64, 64, 3, 8, 8, 0, 0, "RGB");
     uint8_t *in = harness_synth_frame(&g, 1, 4);
     struct ferry_encoded a, b;
     struct ferry_diag diag;
@@ -196,11 +194,10 @@ START_TEST(test_ybr_full_input)
     const char *p[] = {"subsampling=444", "quality=100"};
     struct ct_codec c;
     ct_open(&c, "jpeg", "jpeg-baseline", p, 2);
-    struct ferry_frame g = ct_geom(32, 40, 3, 8, 8, 0, 0, "YBR_FULL");
-    uint8_t *in = harness_synth_frame(&g, 3, 0);
+    struct ferry_frame g = rt_geom(32, 40, 3, 8, 8, 0, 0, "YBR_FULL");
     struct ferry_encoded enc;
     struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&c, &g, in, &enc, &diag), 0);
+    uint8_t *in = ct_encode_synth(&c, &g, 3, 0, &enc);
     ck_assert_str_eq(enc.frame.photometric, "YBR_FULL");
     uint8_t *out;
     struct ferry_frame og;
@@ -214,7 +211,7 @@ START_TEST(test_ybr_full_input)
         for (int k = 0; k < 3; k++)
             rgb[3 * i + k] = (uint8_t)(v[k] < 0 ? 0 : v[k] > 255 ? 255 : lround(v[k]));
     }
-    struct ferry_frame gr = ct_geom(32, 40, 3, 8, 8, 0, 0, "RGB");
+    struct ferry_frame gr = rt_geom(32, 40, 3, 8, 8, 0, 0, "RGB");
     double psnr = harness_psnr(&gr, rgb, out);
     printf("jpeg YBR_FULL input, q=100 4:4:4: PSNR %.2f dB against the JFIF conversion\n", psnr);
     ck_assert_double_ge(psnr, 40.0);
@@ -261,7 +258,7 @@ static size_t libjpeg_encode(const uint8_t *rgb, int w, int h, J_COLOR_SPACE jcs
 
 START_TEST(test_decode_rgb_streams)
 {
-    struct ferry_frame g = ct_geom(24, 40, 3, 8, 8, 0, 0, "RGB");
+    struct ferry_frame g = rt_geom(24, 40, 3, 8, 8, 0, 0, "RGB");
     uint8_t *in = harness_synth_frame(&g, 9, 0);
     unsigned char *s;
     uint8_t *out;
@@ -304,15 +301,14 @@ END_TEST
 /* An 8-bit stream into 16 allocated bits (a 4.51 data set may say so). */
 START_TEST(test_decode_into_16_bits)
 {
-    struct ferry_frame g = ct_geom(20, 30, 1, 8, 8, 0, 0, "MONOCHROME2");
-    uint8_t *in = harness_synth_frame(&g, 9, 5);
+    struct ferry_frame g = rt_geom(20, 30, 1, 8, 8, 0, 0, "MONOCHROME2");
     struct ferry_encoded enc;
     struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&base, &g, in, &enc, &diag), 0);
+    uint8_t *in = ct_encode_synth(&base, &g, 9, 5, &enc);
     uint8_t *out8, *out16;
     struct ferry_frame og;
     ck_assert_int_eq(ct_decode(&ext, &g, enc.bytes, enc.length, &out8, &og, &diag), 0);
-    struct ferry_frame g16 = ct_geom(20, 30, 1, 16, 8, 0, 0, "MONOCHROME2");
+    struct ferry_frame g16 = rt_geom(20, 30, 1, 16, 8, 0, 0, "MONOCHROME2");
     ck_assert_int_eq(ct_decode(&ext, &g16, enc.bytes, enc.length, &out16, &og, &diag), 0);
     ck_assert_uint_eq(og.bits_allocated, 16);
     for (size_t i = 0; i < 600; i++) {
@@ -337,48 +333,32 @@ START_TEST(test_decode_not_ours)
     static const uint8_t sof3[] = {
         0xFF, 0xD8, 0xFF, 0xC3, 0x00, 0x0B, 16, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11, 0x00,
         0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xD9};
-    struct ferry_frame g = ct_geom(8, 8, 1, 16, 12, 0, 0, "MONOCHROME2");
-    uint8_t *out;
-    struct ferry_frame og;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_decode(&ext, &g, sof1_12bit, sizeof sof1_12bit, &out, &og, &diag),
-                     -ENOTSUP);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Unsupported JPEG data precision 12");
-    free(out);
-    ck_assert_int_eq(ct_decode(&ext, &g, sof3, sizeof sof3, &out, &og, &diag), -ENOTSUP);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Unsupported JPEG process: SOF type 0xc3");
-    free(out);
+    struct ferry_frame g = rt_geom(8, 8, 1, 16, 12, 0, 0, "MONOCHROME2");
+    ct_expect_decode_error(&ext, &g, sof1_12bit, sizeof sof1_12bit, -ENOTSUP,
+                           "JPEG: decoding: Unsupported JPEG data precision 12");
+    ct_expect_decode_error(&ext, &g, sof3, sizeof sof3, -ENOTSUP,
+                           "JPEG: decoding: Unsupported JPEG process: SOF type 0xc3");
 }
 END_TEST
 
 /* ---- parameters and geometry ------------------------------------------------- */
 
-static void expect_param_error(const char *const *p, unsigned n, int32_t param, const char *msg)
-{
-    void *st;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_configure(&base, p, n, &st, &diag), -EINVAL);
-    ck_assert_str_eq(diag.message, msg);
-    ck_assert_int_eq(diag.param, param);
-    ck_assert_ptr_null(st);
-}
-
 START_TEST(test_params)
 {
     const char *unknown[] = {"quality=50", "near=2"};
-    expect_param_error(unknown, 2, 1,
-                       "unknown parameter \"near\"; jpeg-baseline takes quality, subsampling");
+    ct_expect_param_error(&base, unknown, 2, 1,
+                          "unknown parameter \"near\"; jpeg-baseline takes quality, subsampling");
     const char *twice[] = {"subsampling=420", "quality=50", "quality=60"};
-    expect_param_error(twice, 3, 2, "parameter \"quality\" given twice");
+    ct_expect_param_error(&base, twice, 3, 2, "parameter \"quality\" given twice");
     const char *twice2[] = {"subsampling=420", "subsampling=444"};
-    expect_param_error(twice2, 2, 1, "parameter \"subsampling\" given twice");
+    ct_expect_param_error(&base, twice2, 2, 1, "parameter \"subsampling\" given twice");
     static const char *const bad_q[] = {"0", "101", "9x", "", "-5", "1e2"};
     for (int i = 0; i < 6; i++) {
         char kv[32], msg[128];
         snprintf(kv, sizeof kv, "quality=%s", bad_q[i]);
         snprintf(msg, sizeof msg, "quality must be an integer from 1 to 100, got \"%s\"", bad_q[i]);
         const char *p[] = {kv};
-        expect_param_error(p, 1, 0, msg);
+        ct_expect_param_error(&base, p, 1, 0, msg);
     }
     static const char *const bad_s[] = {"411", "4:2:2", "440", "0422", ""};
     for (int i = 0; i < 5; i++) {
@@ -386,7 +366,7 @@ START_TEST(test_params)
         snprintf(kv, sizeof kv, "subsampling=%s", bad_s[i]);
         snprintf(msg, sizeof msg, "subsampling must be 444, 422 or 420, got \"%s\"", bad_s[i]);
         const char *p[] = {"quality=80", kv};
-        expect_param_error(p, 2, 1, msg);
+        ct_expect_param_error(&base, p, 2, 1, msg);
     }
     void *st;
     struct ferry_diag diag;
@@ -403,31 +383,21 @@ START_TEST(test_params)
 }
 END_TEST
 
-static void expect_encode_error(const struct ferry_frame *g, int code, const char *msg)
-{
-    uint8_t *in = harness_synth_frame(g, 1, 0);
-    struct ferry_encoded enc;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&base, g, in, &enc, &diag), code);
-    ck_assert_str_eq(diag.message, msg);
-    free(in);
-}
-
 START_TEST(test_geometry_refused)
 {
-    struct ferry_frame g = ct_geom(4, 4, 1, 16, 12, 0, 0, "MONOCHROME2");
-    expect_encode_error(&g, -ENOTSUP, "JPEG baseline: Bits Allocated/Stored 16/12 (it codes 8/8)");
-    g = ct_geom(4, 4, 1, 8, 8, 1, 0, "MONOCHROME2");
-    expect_encode_error(&g, -ENOTSUP, "JPEG baseline: signed pixels (it codes unsigned)");
-    g = ct_geom(4, 4, 1, 8, 8, 0, 0, "PALETTE COLOR");
-    expect_encode_error(&g, -ENOTSUP,
-                        "JPEG baseline: Photometric Interpretation PALETTE COLOR with 1 samples "
-                        "(it codes MONOCHROME1/2, RGB or YBR_FULL)");
-    g = ct_geom(4, 4, 3, 8, 8, 0, 0, "YBR_FULL_422");
-    expect_encode_error(&g, -ENOTSUP,
-                        "JPEG baseline: Photometric Interpretation YBR_FULL_422 with 3 samples "
-                        "(it codes MONOCHROME1/2, RGB or YBR_FULL)");
-    g = ct_geom(70000, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
+    struct ferry_frame g = rt_geom(4, 4, 1, 16, 12, 0, 0, "MONOCHROME2");
+    ct_expect_encode_error(&base, &g, -ENOTSUP, "JPEG baseline: Bits Allocated/Stored 16/12 (it codes 8/8)");
+    g = rt_geom(4, 4, 1, 8, 8, 1, 0, "MONOCHROME2");
+    ct_expect_encode_error(&base, &g, -ENOTSUP, "JPEG baseline: signed pixels (it codes unsigned)");
+    g = rt_geom(4, 4, 1, 8, 8, 0, 0, "PALETTE COLOR");
+    ct_expect_encode_error(&base, &g, -ENOTSUP,
+                           "JPEG baseline: Photometric Interpretation PALETTE COLOR with 1 samples "
+                           "(it codes MONOCHROME1/2, RGB or YBR_FULL)");
+    g = rt_geom(4, 4, 3, 8, 8, 0, 0, "YBR_FULL_422");
+    ct_expect_encode_error(&base, &g, -ENOTSUP,
+                           "JPEG baseline: Photometric Interpretation YBR_FULL_422 with 3 samples "
+                           "(it codes MONOCHROME1/2, RGB or YBR_FULL)");
+    g = rt_geom(70000, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
     uint8_t dummy[16] = {0};
     struct ferry_encoded enc = {.size = sizeof enc};
     struct ferry_diag diag = {.size = sizeof diag, .param = -1};
@@ -442,42 +412,27 @@ END_TEST
 
 START_TEST(test_decode_errors)
 {
-    struct ferry_frame g = ct_geom(16, 24, 3, 8, 8, 0, 0, "RGB");
-    uint8_t *in = harness_synth_frame(&g, 8, 20);
+    struct ferry_frame g = rt_geom(16, 24, 3, 8, 8, 0, 0, "RGB");
     struct ferry_encoded enc;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&base, &g, in, &enc, &diag), 0);
-    uint8_t *out;
-    struct ferry_frame og;
-    struct ferry_frame other = ct_geom(24, 16, 3, 8, 8, 0, 0, "YBR_FULL_422");
-    ck_assert_int_eq(ct_decode(&base, &other, enc.bytes, enc.length, &out, &og, &diag), -EINVAL);
-    ck_assert_str_eq(diag.message,
-                     "JPEG: the stream holds 24x16 pixels of 3 samples, the data set says 16x24 "
-                     "of 3");
-    free(out);
-    ck_assert_int_eq(ct_decode(&base, &enc.frame, enc.bytes, 0, &out, &og, &diag), -EBADMSG);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Empty input file");
-    free(out);
+    uint8_t *in = ct_encode_synth(&base, &g, 8, 20, &enc);
+    struct ferry_frame other = rt_geom(24, 16, 3, 8, 8, 0, 0, "YBR_FULL_422");
+    ct_expect_decode_error(&base, &other, enc.bytes, enc.length, -EINVAL,
+                           "JPEG: the stream holds 24x16 pixels of 3 samples, the data set says 16x24 "
+                           "of 3");
+    ct_expect_decode_error(&base, &enc.frame, enc.bytes, 0, -EBADMSG,
+                           "JPEG: decoding: Empty input file");
     const uint8_t not_jpeg[8] = "DICM\0\0\0";
-    ck_assert_int_eq(ct_decode(&base, &enc.frame, not_jpeg, 8, &out, &og, &diag), -EBADMSG);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Not a JPEG file: starts with 0x44 0x49");
-    free(out);
+    ct_expect_decode_error(&base, &enc.frame, not_jpeg, 8, -EBADMSG,
+                           "JPEG: decoding: Not a JPEG file: starts with 0x44 0x49");
     /* Cut in the entropy-coded data: libjpeg would pad with grey and warn;
      * here it is an error. */
-    ck_assert_int_eq(ct_decode(&base, &enc.frame, enc.bytes, enc.length - 40, &out, &og, &diag),
-                     -EBADMSG);
-    ck_assert_str_eq(diag.message, "JPEG: decoding: Premature end of JPEG file");
-    free(out);
+    ct_expect_decode_error(&base, &enc.frame, enc.bytes, enc.length - 40, -EBADMSG,
+                           "JPEG: decoding: Premature end of JPEG file");
     /* Every truncation fails with a message. */
     size_t len = enc.length;
     while (len > 0 && enc.bytes[len - 1] != 0xD9) /* the pad byte after EOI */
         len--;
-    for (size_t n = 0; n < len; n++) {
-        int rc = ct_decode(&base, &enc.frame, enc.bytes, n, &out, &og, &diag);
-        ck_assert_msg(rc < 0, "truncated to %zu of %zu bytes decoded", n, len);
-        ck_assert_msg(strncmp(diag.message, "JPEG: ", 6) == 0, "%s", diag.message);
-        free(out);
-    }
+    ct_decode_truncations(&base, &enc.frame, enc.bytes, len, "JPEG: ");
     free(enc.bytes);
     free(in);
 }
@@ -485,27 +440,12 @@ END_TEST
 
 START_TEST(test_decode_mutations)
 {
-    struct ferry_frame g = ct_geom(19, 23, 3, 8, 8, 0, 0, "RGB");
-    uint8_t *in = harness_synth_frame(&g, 8, 30);
+    struct ferry_frame g = rt_geom(19, 23, 3, 8, 8, 0, 0, "RGB");
     struct ferry_encoded enc;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&base, &g, in, &enc, &diag), 0);
-    uint8_t *bad = malloc(enc.length);
+    uint8_t *in = ct_encode_synth(&base, &g, 8, 30, &enc);
     uint32_t rng = 77;
-    unsigned failed = 0;
-    for (int i = 0; i < 3000; i++) {
-        memcpy(bad, enc.bytes, enc.length);
-        for (int f = 0; f < 1 + i % 3; f++) {
-            rng = rng * 1103515245u + 12345u;
-            bad[(rng >> 8) % enc.length] = (uint8_t)(rng >> 20);
-        }
-        uint8_t *out;
-        struct ferry_frame og;
-        failed += ct_decode(&base, &enc.frame, bad, enc.length, &out, &og, &diag) != 0;
-        free(out);
-    }
-    ck_assert_uint_gt(failed, 0);
-    free(bad);
+    ck_assert_uint_gt(ct_decode_mutations(&base, &enc.frame, enc.bytes, enc.length, &rng, 3000, 3),
+                      0);
     free(enc.bytes);
     free(in);
 }
@@ -513,34 +453,19 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("jpeg");
-    TCase *tc = tcase_create("lossy");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_lossy_quality);
-    tcase_add_test(tc, test_lossy_monotonic);
-    tcase_add_test(tc, test_lossy_shapes);
-    tcase_add_test(tc, test_defaults);
-    tcase_add_test(tc, test_ybr_full_input);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("streams");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_decode_rgb_streams);
-    tcase_add_test(tc, test_decode_into_16_bits);
-    tcase_add_test(tc, test_decode_not_ours);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("params");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_params);
-    tcase_add_test(tc, test_geometry_refused);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_decode_errors);
-    tcase_add_test(tc, test_decode_mutations);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const struct suite_test tests[] = {
+        {"lossy", test_lossy_quality, 0},
+        {"lossy", test_lossy_monotonic, 0},
+        {"lossy", test_lossy_shapes, 0},
+        {"lossy", test_defaults, 0},
+        {"lossy", test_ybr_full_input, 0},
+        {"streams", test_decode_rgb_streams, 0},
+        {"streams", test_decode_into_16_bits, 0},
+        {"streams", test_decode_not_ours, 0},
+        {"params", test_params, 0},
+        {"params", test_geometry_refused, 0},
+        {"errors", test_decode_errors, 0},
+        {"errors", test_decode_mutations, 0},
+    };
+    return suite_run_table("jpeg", SUITE_ROWS(tests), setup, teardown);
 }

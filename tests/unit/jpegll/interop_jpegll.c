@@ -5,7 +5,7 @@
  *   - files compressed by dcmcjpeg decode with the plugin to the same pixels;
  *   - the JPEG files of pydicom's test corpus decode as dcmdjpeg decodes them.
  * Skips (77) when dcmdjpeg/dcmcjpeg or pydicom are missing. */
-#include "codec_roundtrip.h"
+#include "codec_test.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -17,31 +17,17 @@
 #define TS_EXT "1.2.840.10008.1.2.4.51"
 
 static struct harness_plugin *plug;
-static char dir[4096];
 
 static void setup(void)
 {
-    char err[512];
-    plug = harness_load(harness_plugin_path("jpegll"), err, sizeof err);
-    ck_assert_msg(plug != NULL, "%s", err);
-    const char *d = rt_tempdir("jpegll");
-    ck_assert_ptr_nonnull(d);
-    snprintf(dir, sizeof dir, "%s", d);
+    plug = ct_load("jpegll");
+    ck_assert_ptr_nonnull(rt_workdir_create("jpegll"));
 }
 
 static void teardown(void)
 {
     harness_unload(plug);
-    rt_system(60, "rm -rf '%s'", dir);
-}
-
-static const char *path(const char *name)
-{
-    static char buf[4][4200];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
+    rt_workdir_remove();
 }
 
 static void *configure(const char *name, const char *key, const char *value)
@@ -59,14 +45,13 @@ static void *configure(const char *name, const char *key, const char *value)
  * geometry *g (filled from the file). */
 static uint8_t *read_native(const char *dcm, struct ferry_frame *g)
 {
-    ck_assert_int_eq(rt_pydicom(path("geom.txt"), "pixels '%s' '%s'", dcm, path("pixels.raw")), 0);
+    ck_assert_int_eq(rt_pydicom(rt_path("geom.txt"), "pixels '%s' '%s'", dcm, rt_path("pixels.raw")), 0);
     size_t n;
-    char *geom = (char *)rt_read_file(path("geom.txt"), &n);
+    char *geom = rt_read_text(rt_path("geom.txt"));
     ck_assert_ptr_nonnull(geom);
-    geom[n > 0 ? n - 1 : 0] = '\0';
     ck_assert_msg(rt_parse_geom(geom, g), "bad geometry '%s'", geom);
     free(geom);
-    uint8_t *px = rt_read_file(path("pixels.raw"), &n);
+    uint8_t *px = rt_read_file(rt_path("pixels.raw"), &n);
     ck_assert_ptr_nonnull(px);
     ck_assert_uint_ge(n, harness_frame_size(g));
     uint8_t *out = rt_interleaved(g, px);
@@ -88,42 +73,28 @@ static void ours_to_dcmdjpeg(const char *codec, const char *key, const char *val
 {
     const struct ferry_codec *c = harness_codec(plug, codec);
     void *st = configure(codec, key, value);
-    uint8_t *frame = harness_synth_frame(&g, 99, noise);
-    struct rt_result r;
-    uint8_t *cs;
-    size_t len;
-    char desc[128], ga[128];
-    rt_describe(&g, noise, desc, sizeof desc);
-    ck_assert_msg(rt_run(c, st, c, st, &g, frame, &r, &cs, &len) == 0, "%s: %s", desc, r.msg);
-    ck_assert_int_eq(rt_write_file(path("ours.jpg"), cs, len), 0);
-    ck_assert_int_eq(rt_pydicom(NULL, "wrap '%s' %s %d '%s' '%s'", rt_geom_arg(&r.coded, ga, sizeof ga),
-                                ts_of(codec), (int)r.lossy, path("ours.jpg"), path("ours.dcm")),
+    /* lossy: compared with the plugin's own decode of the same stream */
+    struct ct_ours o;
+    ct_ours_make(&o, c, st, c, st, &g, 99, noise, rt_path("ours.jpg"));
+    char ga[128];
+    ck_assert_int_eq(rt_pydicom(NULL, "wrap '%s' %s %d '%s' '%s'", rt_geom_arg(&o.r.coded, ga, sizeof ga),
+                                ts_of(codec), (int)o.r.lossy, rt_path("ours.jpg"), rt_path("ours.dcm")),
                      0);
-    ck_assert_int_eq(rt_system(120, "dcmdjpeg '%s' '%s'", path("ours.dcm"), path("dec.dcm")), 0);
+    ck_assert_int_eq(rt_system(120, "dcmdjpeg '%s' '%s'", rt_path("ours.dcm"), rt_path("dec.dcm")), 0);
     struct ferry_frame dg;
-    uint8_t *theirs = read_native(path("dec.dcm"), &dg);
+    uint8_t *theirs = read_native(rt_path("dec.dcm"), &dg);
     ck_assert_uint_eq(dg.rows, g.rows);
     ck_assert_uint_eq(dg.samples_per_pixel, g.samples_per_pixel);
     size_t n = harness_frame_size(&g);
-    uint8_t *want;
-    if (!r.lossy) {
-        want = rt_interleaved(&g, frame);
-    } else {
-        /* the plugin's own decode of the same stream */
-        want = malloc(n);
-        struct ferry_frame og = r.coded;
-        struct ferry_diag d = {.size = sizeof d};
-        ck_assert_int_eq(c->decode(st, &r.coded, cs, len, want, n, &og, &d), 0);
-        ck_assert_str_eq(og.photometric, dg.photometric);
-    }
+    if (o.r.lossy)
+        ck_assert_str_eq(o.og.photometric, dg.photometric);
     ck_assert_uint_eq(harness_frame_size(&dg), n);
-    ck_assert_msg(memcmp(want, theirs, n) == 0, "%s %s: dcmdjpeg decodes other pixels", codec, desc);
-    fprintf(stderr, "ours -> dcmdjpeg  %-18s %-40s ok (%zu bytes)\n", codec, desc, len);
-    free(want);
+    ck_assert_msg(memcmp(o.want, theirs, n) == 0, "%s %s: dcmdjpeg decodes other pixels", codec,
+                  o.desc);
+    fprintf(stderr, "ours -> dcmdjpeg  %-18s %-40s ok (%zu bytes)\n", codec, o.desc, o.len);
     free(theirs);
-    free(cs);
-    free(frame);
-    harness_codec(plug, codec)->release(st);
+    ct_ours_free(&o);
+    c->release(st);
 }
 
 START_TEST(test_ours_to_dcmdjpeg)
@@ -152,40 +123,33 @@ static void dcmcjpeg_to_ours(const char *opts, struct ferry_frame g, unsigned no
     char desc[128], ga[128];
     rt_describe(&g, noise, desc, sizeof desc);
     uint8_t *frame = harness_synth_frame(&g, 17, noise);
-    ck_assert_int_eq(rt_write_file(path("in.raw"), frame, harness_frame_size(&g)), 0);
+    ck_assert_int_eq(rt_write_file(rt_path("in.raw"), frame, harness_frame_size(&g)), 0);
     ck_assert_int_eq(rt_pydicom(NULL, "native '%s' '%s' '%s'", rt_geom_arg(&g, ga, sizeof ga),
-                                path("in.raw"), path("in.dcm")),
+                                rt_path("in.raw"), rt_path("in.dcm")),
                      0);
-    ck_assert_msg(rt_system(120, "dcmcjpeg %s '%s' '%s'", opts, path("in.dcm"), path("c.dcm")) == 0,
+    ck_assert_msg(rt_system(120, "dcmcjpeg %s '%s' '%s'", opts, rt_path("in.dcm"), rt_path("c.dcm")) == 0,
                   "dcmcjpeg %s failed on %s", opts, desc);
-    ck_assert_int_eq(rt_pydicom(path("frames.txt"), "frames '%s' '%s'", path("c.dcm"), path("f")), 0);
-    size_t n;
-    char *info = (char *)rt_read_file(path("frames.txt"), &n);
-    ck_assert_ptr_nonnull(info);
-    info[n > 0 ? n - 1 : 0] = '\0';
     char ts[68], geom[128];
-    unsigned frames;
-    ck_assert_int_eq(sscanf(info, "%67s %u %127s", ts, &frames, geom), 3);
-    free(info);
     struct ferry_frame cg;
-    ck_assert(rt_parse_geom(geom, &cg));
+    ck_assert_int_eq(rt_pydicom_frames(rt_path("c.dcm"), rt_path("f"), rt_path("frames.txt"), ts, geom, &cg), 0);
     const struct ferry_codec *c = harness_codec(plug, ts);
     ck_assert_msg(c != NULL, "no codec for %s", ts);
     void *st = NULL;
-    struct ferry_diag d = {.size = sizeof d, .param = -1};
-    ck_assert_int_eq(c->configure(NULL, 0, &st, &d), 0);
+    struct ferry_diag d;
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     size_t len;
-    uint8_t *cs = rt_read_file(path("f.0"), &len);
+    uint8_t *cs = rt_read_file(rt_path("f.0"), &len);
     ck_assert_ptr_nonnull(cs);
     size_t fn = harness_frame_size(&cg);
-    uint8_t *ours = malloc(fn);
-    struct ferry_frame og = cg;
-    ck_assert_msg(c->decode(st, &cg, cs, len, ours, fn, &og, &d) == 0, "%s: %s", desc, d.message);
+    struct ferry_frame og;
+    int rc;
+    uint8_t *ours = rt_decode_new(c, st, &cg, cs, len, &og, &d, &rc);
+    ck_assert_msg(rc == 0, "%s: %s", desc, d.message);
     uint8_t *want;
     if (!strcmp(ts, TS_EXT)) {
-        ck_assert_int_eq(rt_system(120, "dcmdjpeg '%s' '%s'", path("c.dcm"), path("d.dcm")), 0);
+        ck_assert_int_eq(rt_system(120, "dcmdjpeg '%s' '%s'", rt_path("c.dcm"), rt_path("d.dcm")), 0);
         struct ferry_frame dg;
-        want = read_native(path("d.dcm"), &dg);
+        want = read_native(rt_path("d.dcm"), &dg);
         ck_assert_str_eq(og.photometric, dg.photometric);
     } else {
         want = rt_interleaved(&g, frame);
@@ -221,45 +185,31 @@ END_TEST
 START_TEST(test_pydicom_corpus)
 {
     static const char *files[] = {"JPEG-lossy.dcm", "JPGExtended.dcm", "SC_rgb_jpeg_gdcm.dcm"};
-    ck_assert_int_eq(rt_pydicom(path("corpus.txt"), "corpus"), 0);
-    size_t n;
-    char *corpus = (char *)rt_read_file(path("corpus.txt"), &n);
+    ck_assert_int_eq(rt_pydicom(rt_path("corpus.txt"), "corpus"), 0);
+    char *corpus = rt_read_text(rt_path("corpus.txt"));
     ck_assert_ptr_nonnull(corpus);
-    corpus[n > 0 ? n - 1 : 0] = '\0';
     int tested = 0;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char file[4200];
-        snprintf(file, sizeof file, "%s/%s", corpus, files[i]);
-        FILE *f = fopen(file, "rb");
-        if (!f) {
-            fprintf(stderr, "corpus file %s absent (Debian trims pydicom's corpus)\n", files[i]);
+        char file[4200], ts[68], geom[128];
+        if (!rt_corpus_file(corpus, files[i], file, sizeof file))
             continue;
-        }
-        fclose(f);
-        ck_assert_int_eq(rt_pydicom(path("frames.txt"), "frames '%s' '%s'", file, path("f")), 0);
-        char *info = (char *)rt_read_file(path("frames.txt"), &n);
-        info[n > 0 ? n - 1 : 0] = '\0';
-        char ts[68], geom[128];
-        unsigned frames;
-        ck_assert_int_eq(sscanf(info, "%67s %u %127s", ts, &frames, geom), 3);
-        free(info);
         struct ferry_frame g;
-        ck_assert(rt_parse_geom(geom, &g));
+        ck_assert_int_eq(rt_pydicom_frames(file, rt_path("f"), rt_path("frames.txt"), ts, geom, &g), 0);
         const struct ferry_codec *c = harness_codec(plug, ts);
         ck_assert_ptr_nonnull(c);
         void *st = NULL;
-        struct ferry_diag d = {.size = sizeof d, .param = -1};
-        ck_assert_int_eq(c->configure(NULL, 0, &st, &d), 0);
+        struct ferry_diag d;
+        ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
         size_t len;
-        uint8_t *cs = rt_read_file(path("f.0"), &len);
+        uint8_t *cs = rt_read_file(rt_path("f.0"), &len);
         size_t fn = harness_frame_size(&g);
-        uint8_t *ours = malloc(fn);
-        struct ferry_frame og = g;
-        ck_assert_msg(c->decode(st, &g, cs, len, ours, fn, &og, &d) == 0, "%s: %s", files[i],
-                      d.message);
-        ck_assert_int_eq(rt_system(120, "dcmdjpeg '%s' '%s'", file, path("d.dcm")), 0);
+        struct ferry_frame og;
+        int rc;
+        uint8_t *ours = rt_decode_new(c, st, &g, cs, len, &og, &d, &rc);
+        ck_assert_msg(rc == 0, "%s: %s", files[i], d.message);
+        ck_assert_int_eq(rt_system(120, "dcmdjpeg '%s' '%s'", file, rt_path("d.dcm")), 0);
         struct ferry_frame dg;
-        uint8_t *want = read_native(path("d.dcm"), &dg);
+        uint8_t *want = read_native(rt_path("d.dcm"), &dg);
         ck_assert_uint_eq(harness_frame_size(&dg), fn);
         ck_assert_msg(memcmp(ours, want, fn) == 0, "%s: ferry and dcmdjpeg differ", files[i]);
         ck_assert_str_eq(og.photometric, dg.photometric);
@@ -277,33 +227,17 @@ END_TEST
 
 int main(void)
 {
-    if (!rt_have("dcmdjpeg") || !rt_have("dcmcjpeg")) {
-        fprintf(stderr, "SKIP: dcmdjpeg/dcmcjpeg not on PATH (apt-get install dcmtk)\n");
+    static const char *const tools[] = {"dcmdjpeg", "dcmcjpeg"};
+    if (!rt_have_all(tools, 2, "apt-get install dcmtk"))
         return 77;
-    }
     if (!rt_python()) {
         fprintf(stderr, "SKIP: no python3 with pydicom (apt-get install python3-pydicom)\n");
         return 77;
     }
-    Suite *s = suite_create("jpegll_interop");
-    struct {
-        const char *name;
-        const TTest *t;
-    } tcs[] = {
-        {"ours_to_dcmdjpeg", test_ours_to_dcmdjpeg},
-        {"dcmcjpeg_to_ours", test_dcmcjpeg_to_ours},
-        {"pydicom_corpus", test_pydicom_corpus},
+    const struct suite_test tests[] = {
+        {"ours_to_dcmdjpeg", test_ours_to_dcmdjpeg, 300},
+        {"dcmcjpeg_to_ours", test_dcmcjpeg_to_ours, 300},
+        {"pydicom_corpus", test_pydicom_corpus, 300},
     };
-    for (size_t i = 0; i < sizeof tcs / sizeof tcs[0]; i++) {
-        TCase *tc = tcase_create(tcs[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 300);
-        tcase_add_test(tc, tcs[i].t);
-        suite_add_tcase(s, tc);
-    }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run_table("jpegll_interop", SUITE_ROWS(tests), setup, teardown);
 }

@@ -2,7 +2,7 @@
  * lossless round trips over the geometry matrix with every predictor, the
  * precision written per geometry, 12-bit and 8-bit lossy quality, broken
  * input; and the JPEG header scanner (jpeg_scan.c, compiled in). */
-#include "codec_roundtrip.h"
+#include "codec_test.h"
 #include "jpeg_scan.h"
 
 #include <check.h>
@@ -13,34 +13,10 @@
 
 static struct harness_plugin *plug;
 
-static void setup(void)
-{
-    char err[512];
-    plug = harness_load(harness_plugin_path("jpegll"), err, sizeof err);
-    ck_assert_msg(plug != NULL, "%s", err);
-}
+static void setup(void) { plug = ct_load("jpegll"); }
+static void teardown(void) { harness_unload(plug); }
 
-static void teardown(void)
-{
-    harness_unload(plug);
-}
-
-static const struct ferry_codec *codec(const char *key)
-{
-    const struct ferry_codec *c = harness_codec(plug, key);
-    ck_assert_msg(c != NULL, "codec %s missing", key);
-    return c;
-}
-
-static int configure(const struct ferry_codec *c, const struct ferry_param *p, uint32_t n,
-                     void **state, struct ferry_diag *diag)
-{
-    memset(diag, 0, sizeof *diag);
-    diag->size = sizeof *diag;
-    diag->param = -1;
-    *state = NULL;
-    return c->configure(p, n, state, diag);
-}
+static const struct ferry_codec *codec(const char *key) { return ct_find(plug, key); }
 
 START_TEST(test_load)
 {
@@ -58,13 +34,7 @@ END_TEST
 
 START_TEST(test_params)
 {
-    static const struct {
-        const char *codec;
-        struct ferry_param p[2];
-        uint32_t n;
-        int32_t at;
-        const char *message;
-    } cases[] = {
+    static const struct ct_param_case cases[] = {
         {"jpeg-lossless", {{"predictor", "7"}}, 1, -2, ""},
         {"jpeg-extended", {{"quality", "75"}}, 1, -2, ""},
         {"jpeg-lossless-sv1", {{0}}, 0, -2, ""},
@@ -81,20 +51,7 @@ START_TEST(test_params)
         {"jpeg-lossless", {{"quality", "2"}}, 1, 0,
          "unknown parameter 'quality' (this codec takes predictor)"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const struct ferry_codec *c = codec(cases[i].codec);
-        struct ferry_diag d;
-        void *st;
-        int rc = configure(c, cases[i].p, cases[i].n, &st, &d);
-        if (cases[i].at == -2) {
-            ck_assert_msg(rc == 0, "case %zu: %s", i, d.message);
-        } else {
-            ck_assert_int_eq(rc, -22);
-            ck_assert_int_eq(d.param, cases[i].at);
-            ck_assert_str_eq(d.message, cases[i].message);
-        }
-        c->release(st);
-    }
+    ct_check_param_cases(plug, cases, sizeof cases / sizeof cases[0]);
 }
 END_TEST
 
@@ -106,6 +63,36 @@ static unsigned want_precision(const struct ferry_frame *g)
     return (!g->pixel_representation && g->bits_stored <= 12) ? 12 : 16;
 }
 
+struct matrix_ctx {
+    const char *name;
+    int predictor; /* 0: none given */
+};
+
+/* Lossless JPEG keeps the photometric interpretation; the stream is SOF3
+ * with the predictor asked for and the precision of want_precision. */
+static void lossless_check(void *ctx, const struct rt_case *rc, const char *desc,
+                           const struct rt_result *r, const uint8_t *cs, size_t len)
+{
+    const struct matrix_ctx *m = ctx;
+    int predictor = m->predictor;
+    const struct ferry_frame *g = &rc->g;
+    ck_assert_str_eq(r->coded.photometric, g->photometric);
+    ck_assert_str_eq(r->decoded.photometric, g->photometric);
+    ck_assert_uint_eq(r->decoded.planar_configuration, 0);
+    ck_assert_uint_eq(r->coded.bits_stored, g->bits_stored);
+    struct jpeg_frame_info fi;
+    char msg[200];
+    ck_assert_msg(jpeg_scan(cs, len, &fi, msg, sizeof msg) == 0, "%s", msg);
+    ck_assert_uint_eq(fi.sof, 0xc3);
+    ck_assert_uint_eq(fi.predictor, predictor ? predictor : 1);
+    ck_assert_msg(fi.precision == want_precision(g), "%s: P=%u", desc, fi.precision);
+    ck_assert_uint_eq(len % 2, 0);
+    if (g->rows == 511 && rc->noise == 0 && g->samples_per_pixel == 1 &&
+        !strcmp(g->photometric, "MONOCHROME2"))
+        fprintf(stderr, "%s p%d %-38s ratio %.2f\n", m->name, predictor ? predictor : 1, desc,
+                (double)r->raw_bytes / (double)r->coded_bytes);
+}
+
 static void lossless_matrix(const char *name, int predictor)
 {
     const struct ferry_codec *c = codec(name);
@@ -114,40 +101,13 @@ static void lossless_matrix(const char *name, int predictor)
     struct ferry_param p[] = {{"predictor", pv}};
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(c, p, predictor ? 1 : 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, p, predictor ? 1 : 0, &st, &d), 0);
     static struct rt_case cases[400];
     size_t n = rt_matrix(cases, 400, RT_SIGNED_COLOUR);
-    for (size_t i = 0; i < n; i++) {
-        char desc[128];
-        const struct ferry_frame *g = &cases[i].g;
-        rt_describe(g, cases[i].noise, desc, sizeof desc);
-        uint8_t *frame = harness_synth_frame(g, cases[i].seed, cases[i].noise);
-        struct rt_result r;
-        uint8_t *cs = NULL;
-        size_t len = 0;
-        int rc = rt_run(c, st, c, st, g, frame, &r, &cs, &len);
-        free(frame);
-        ck_assert_msg(rc == 0, "%s p%d %s: %s", name, predictor, desc, r.msg);
-        ck_assert_msg(r.exact, "%s p%d %s: not bit-exact (PSNR %.2f)", name, predictor, desc,
-                      r.psnr);
-        ck_assert_uint_eq(r.lossy, 0);
-        ck_assert_str_eq(r.coded.photometric, g->photometric);
-        ck_assert_str_eq(r.decoded.photometric, g->photometric);
-        ck_assert_uint_eq(r.decoded.planar_configuration, 0);
-        ck_assert_uint_eq(r.coded.bits_stored, g->bits_stored);
-        struct jpeg_frame_info fi;
-        char msg[200];
-        ck_assert_msg(jpeg_scan(cs, len, &fi, msg, sizeof msg) == 0, "%s", msg);
-        ck_assert_uint_eq(fi.sof, 0xc3);
-        ck_assert_uint_eq(fi.predictor, predictor ? predictor : 1);
-        ck_assert_msg(fi.precision == want_precision(g), "%s: P=%u", desc, fi.precision);
-        ck_assert_uint_eq(len % 2, 0);
-        free(cs);
-        if (g->rows == 511 && cases[i].noise == 0 && g->samples_per_pixel == 1 &&
-            !strcmp(g->photometric, "MONOCHROME2"))
-            fprintf(stderr, "%s p%d %-38s ratio %.2f\n", name, predictor ? predictor : 1, desc,
-                    (double)r.raw_bytes / (double)r.coded_bytes);
-    }
+    char label[64];
+    snprintf(label, sizeof label, "%s p%d", name, predictor);
+    struct matrix_ctx m = {name, predictor};
+    ct_lossless_matrix(cases, n, c, st, c, st, label, lossless_check, &m);
     c->release(st);
 }
 
@@ -170,7 +130,7 @@ START_TEST(test_lossless_predictors)
         struct ferry_param p[] = {{"predictor", pv}};
         struct ferry_diag d;
         void *st;
-        ck_assert_int_eq(configure(c, p, 1, &st, &d), 0);
+        ck_assert_int_eq(ct_configure_with(c, p, 1, &st, &d), 0);
         static const struct {
             uint16_t spp, ba, bs, sgn;
             const char *pi;
@@ -193,7 +153,7 @@ START_TEST(test_high_bits)
     const struct ferry_codec *c = codec("jpeg-lossless-sv1");
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     for (int sgn = 0; sgn < 2; sgn++) {
         struct ferry_frame g = rt_geom(19, 23, 1, 16, 10, (uint16_t)sgn, 0, "MONOCHROME2");
         uint8_t *clean = harness_synth_frame(&g, 5, 100);
@@ -202,14 +162,7 @@ START_TEST(test_high_bits)
         memcpy(dirty, clean, n);
         for (size_t i = 1; i < n; i += 2)
             dirty[i] = (uint8_t)((dirty[i] & 0x03) | ((i * 11) & 0xfc));
-        struct ferry_encoded e = {.size = sizeof e};
-        ck_assert_int_eq(c->encode(st, harness_host(), &g, dirty, n, &e, &d), 0);
-        uint8_t *out = malloc(n);
-        struct ferry_frame og = e.frame;
-        ck_assert_int_eq(c->decode(st, &e.frame, e.bytes, e.length, out, n, &og, &d), 0);
-        ck_assert_msg(memcmp(out, clean, n) == 0, "signed=%d: high bits not normalised", sgn);
-        harness_host()->free(e.bytes);
-        free(out);
+        ct_check_high_bits(c, st, &g, dirty, clean);
         free(dirty);
         free(clean);
     }
@@ -233,7 +186,7 @@ START_TEST(test_lossy)
         struct ferry_param p[] = {{"quality", cases[i].q}};
         struct ferry_diag d;
         void *st;
-        ck_assert_int_eq(configure(c, p, cases[i].q ? 1 : 0, &st, &d), 0);
+        ck_assert_int_eq(ct_configure_with(c, p, cases[i].q ? 1 : 0, &st, &d), 0);
         struct rt_result r;
         uint8_t *cs;
         size_t len;
@@ -259,7 +212,7 @@ START_TEST(test_lossy)
      * Bits Allocated 16, Stored 12, High Bit 11). */
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     g = rt_geom(64, 64, 1, 16, 10, 0, 0, "MONOCHROME1");
     frame = harness_synth_frame(&g, 2, 5);
     struct rt_result r;
@@ -297,12 +250,9 @@ START_TEST(test_encode_errors)
     struct ferry_diag d;
     void *st;
     const struct ferry_codec *c = codec("jpeg-extended");
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     static uint8_t buf[64 * 64 * 3 * 2];
-    struct {
-        struct ferry_frame g;
-        const char *message;
-    } cases[] = {
+    struct ct_encode_case cases[] = {
         {rt_geom(8, 8, 1, 16, 12, 1, 0, "MONOCHROME2"),
          "lossy JPEG cannot encode signed pixel data (PS3.5 8.2.1: Pixel Representation 0 only)"},
         {rt_geom(8, 8, 1, 16, 16, 0, 0, "MONOCHROME2"),
@@ -314,17 +264,10 @@ START_TEST(test_encode_errors)
         {rt_geom(8, 8, 3, 8, 8, 0, 0, "YBR_FULL_422"),
          "cannot encode Photometric Interpretation 'YBR_FULL_422' (RGB or YBR_FULL)"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct ferry_encoded e = {.size = sizeof e};
-        memset(&d, 0, sizeof d);
-        ck_assert_int_eq(c->encode(st, harness_host(), &cases[i].g, buf,
-                                   harness_frame_size(&cases[i].g), &e, &d),
-                         -22);
-        ck_assert_str_eq(d.message, cases[i].message);
-    }
+    ct_check_encode_cases(c, st, buf, cases, sizeof cases / sizeof cases[0]);
     c->release(st);
     c = codec("jpeg-lossless");
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     struct ferry_frame g = rt_geom(8, 8, 1, 32, 16, 0, 0, "MONOCHROME2");
     struct ferry_encoded e = {.size = sizeof e};
     ck_assert_int_eq(c->encode(st, harness_host(), &g, buf, 256, &e, &d), -22);
@@ -338,7 +281,7 @@ START_TEST(test_decode_errors)
     const struct ferry_codec *c = codec("jpeg-lossless-sv1");
     struct ferry_diag d;
     void *st;
-    ck_assert_int_eq(configure(c, NULL, 0, &st, &d), 0);
+    ck_assert_int_eq(ct_configure_with(c, NULL, 0, &st, &d), 0);
     struct ferry_frame g = rt_geom(40, 30, 1, 16, 12, 1, 0, "MONOCHROME2");
     uint8_t *frame = harness_synth_frame(&g, 8, 300);
     struct rt_result r;
@@ -435,14 +378,9 @@ START_TEST(test_scanner)
 }
 END_TEST
 
-static Suite *jpegll_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("jpegll");
-    struct {
-        const char *name;
-        const TTest *t;
-        int timeout;
-    } tcs[] = {
+    const struct suite_test tests[] = {
         {"load", test_load, 30},
         {"params", test_params, 30},
         {"lossless_sv1", test_lossless_sv1, 240},
@@ -453,21 +391,5 @@ static Suite *jpegll_suite(void)
         {"decode_errors", test_decode_errors, 120},
         {"scanner", test_scanner, 30},
     };
-    for (size_t i = 0; i < sizeof tcs / sizeof tcs[0]; i++) {
-        TCase *tc = tcase_create(tcs[i].name);
-        tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, tcs[i].timeout);
-        tcase_add_test(tc, tcs[i].t);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(jpegll_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run_table("jpegll", SUITE_ROWS(tests), setup, teardown);
 }

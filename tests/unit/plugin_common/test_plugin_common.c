@@ -1,6 +1,8 @@
 /* Unit tests of plugins/common/frame_samples.c against a plain reference:
  * every Bits Allocated (8, 16, 32), every Bits Stored, both signs, both
  * planar configurations, with junk above the high bit. */
+#include "check_suite.h"
+#include "codec_roundtrip.h"
 #include "frame_samples.h"
 
 #include <check.h>
@@ -12,19 +14,7 @@
 static struct ferry_frame geom(uint32_t rows, uint32_t cols, uint16_t spp, uint16_t ba,
                                uint16_t bs, uint16_t sgn, uint16_t planar)
 {
-    struct ferry_frame g;
-    memset(&g, 0, sizeof g);
-    g.size = sizeof g;
-    g.rows = rows;
-    g.columns = cols;
-    g.samples_per_pixel = spp;
-    g.bits_allocated = ba;
-    g.bits_stored = bs;
-    g.high_bit = (uint16_t)(bs - 1);
-    g.pixel_representation = sgn;
-    g.planar_configuration = planar;
-    snprintf(g.photometric, sizeof g.photometric, "%s", spp == 3 ? "RGB" : "MONOCHROME2");
-    return g;
+    return rt_geom(rows, cols, spp, ba, bs, sgn, planar, spp == 3 ? "RGB" : "MONOCHROME2");
 }
 
 /* The value of the raw word w as bits_stored bits of a signed or unsigned
@@ -169,19 +159,10 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("plugin_common");
-    TCase *tc = tcase_create("rows");
-    tcase_add_test(tc, test_rows);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("canonical");
-    tcase_add_test(tc, test_canonical);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("layout_errors");
-    tcase_add_test(tc, test_layout_errors);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const struct suite_test tests[] = {
+        {"rows", test_rows, 0},
+        {"canonical", test_canonical, 0},
+        {"layout_errors", test_layout_errors, 0},
+    };
+    return suite_run_table("plugin_common", SUITE_ROWS(tests), NULL, NULL);
 }

@@ -14,24 +14,16 @@ static void teardown(void) { ct_close(&rle); }
 
 /* ---- round trips ---------------------------------------------------------- */
 
-struct colour {
-    uint16_t spp, pc;
-    const char *photometric;
-};
-
-static const struct colour colours[] = {
-    {1, 0, "MONOCHROME2"}, {1, 0, "MONOCHROME1"}, {3, 0, "RGB"}, {3, 1, "RGB"}};
 static const uint16_t bits[][2] = {{8, 8}, {16, 12}, {16, 16}, {32, 32}, {32, 20}};
-static const uint32_t sizes[][2] = {{1, 1}, {3, 5}, {511, 257}};
+static const struct rt_layout layouts[] = {
+    {1, 0, "MONOCHROME2"}, {1, 0, "MONOCHROME1"}, {3, 0, "RGB"}, {3, 1, "RGB"}};
 
 /* One encode + decode, bit-exact, with the attributes checked. */
 static void roundtrip(const struct ferry_frame *g, uint32_t seed, unsigned noise)
 {
-    uint8_t *in = harness_synth_frame(g, seed, noise);
     struct ferry_encoded enc;
     struct ferry_diag diag;
-    int rc = ct_encode(&rle, g, in, &enc, &diag);
-    ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
+    uint8_t *in = ct_encode_synth(&rle, g, seed, noise, &enc);
     ck_assert_uint_eq(enc.lossy, 0);
     ck_assert_uint_eq(enc.frame.planar_configuration, g->planar_configuration);
     ck_assert_str_eq(enc.frame.photometric, g->photometric);
@@ -40,7 +32,7 @@ static void roundtrip(const struct ferry_frame *g, uint32_t seed, unsigned noise
 
     uint8_t *out;
     struct ferry_frame og;
-    rc = ct_decode(&rle, &enc.frame, enc.bytes, enc.length, &out, &og, &diag);
+    int rc = ct_decode(&rle, &enc.frame, enc.bytes, enc.length, &out, &og, &diag);
     ck_assert_msg(rc == 0, "%s: %s", ct_geom_str(g), diag.message);
     ck_assert_uint_eq(og.planar_configuration, enc.frame.planar_configuration);
     char why[256];
@@ -64,20 +56,12 @@ static void roundtrip(const struct ferry_frame *g, uint32_t seed, unsigned noise
 
 START_TEST(test_roundtrip_matrix)
 {
-    unsigned count = 0;
-    for (size_t b = 0; b < sizeof bits / sizeof bits[0]; b++)
-        for (uint16_t pr = 0; pr <= 1; pr++)
-            for (size_t c = 0; c < sizeof colours / sizeof colours[0]; c++)
-                for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-                    for (int hi = 0; hi <= 1; hi++) {
-                        struct ferry_frame g =
-                            ct_geom(sizes[s][0], sizes[s][1], colours[c].spp, bits[b][0],
-                                    bits[b][1], pr, colours[c].pc, colours[c].photometric);
-                        unsigned noise = hi ? (1u << (bits[b][1] > 24 ? 24 : bits[b][1])) / 4 : 0;
-                        roundtrip(&g, (uint32_t)(count + 1), noise);
-                        count++;
-                    }
-    ck_assert_uint_eq(count, 5 * 2 * 4 * 3 * 2);
+    static const struct rt_matrix_spec spec = {bits, 5, layouts, 4, true, 1};
+    static struct rt_case cases[300];
+    size_t n = rt_matrix_of(&spec, cases, 300);
+    ck_assert_uint_eq(n, 5 * 2 * 4 * 3 * 2);
+    for (size_t i = 0; i < n; i++)
+        roundtrip(&cases[i].g, cases[i].seed, cases[i].noise);
 }
 END_TEST
 
@@ -85,7 +69,7 @@ END_TEST
  * literal of more than 128 bytes. */
 START_TEST(test_roundtrip_runs)
 {
-    struct ferry_frame g = ct_geom(3, 700, 1, 8, 8, 0, 0, "MONOCHROME2");
+    struct ferry_frame g = rt_geom(3, 700, 1, 8, 8, 0, 0, "MONOCHROME2");
     uint8_t *in = malloc(3 * 700);
     for (int i = 0; i < 700; i++) {
         in[i] = 9;                                  /* one long run */
@@ -112,7 +96,7 @@ END_TEST
 
 START_TEST(test_encode_bytes)
 {
-    struct ferry_frame g = ct_geom(2, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
+    struct ferry_frame g = rt_geom(2, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
     const uint8_t in[8] = {7, 7, 7, 7, 1, 2, 3, 4};
     struct ferry_encoded enc;
     struct ferry_diag diag;
@@ -125,7 +109,7 @@ START_TEST(test_encode_bytes)
     free(enc.bytes);
 
     /* 16 bits: the most significant byte's segment first. */
-    struct ferry_frame g16 = ct_geom(1, 2, 1, 16, 16, 0, 0, "MONOCHROME2");
+    struct ferry_frame g16 = rt_geom(1, 2, 1, 16, 16, 0, 0, "MONOCHROME2");
     const uint8_t in16[4] = {0x34, 0x12, 0x56, 0x12};
     ck_assert_int_eq(ct_encode(&rle, &g16, in16, &enc, &diag), 0);
     uint8_t want16[70] = {2, 0, 0, 0, 64, 0, 0, 0, 66, 0, 0, 0};
@@ -141,7 +125,7 @@ START_TEST(test_decode_handmade)
 {
     /* Runs that cross rows, a no-op byte (0x80), and trailing bytes after
      * the plane is full: all allowed. */
-    struct ferry_frame g = ct_geom(2, 3, 1, 8, 8, 0, 0, "MONOCHROME2");
+    struct ferry_frame g = rt_geom(2, 3, 1, 8, 8, 0, 0, "MONOCHROME2");
     uint8_t s[64 + 8] = {1, 0, 0, 0, 64, 0, 0, 0};
     const uint8_t seg[8] = {0xFD, 5, 0x80, 0x01, 8, 9, 0x00, 0x00};
     memcpy(s + 64, seg, sizeof seg);
@@ -159,7 +143,7 @@ END_TEST
  * above bit 11; unsigned gets zeros there. */
 START_TEST(test_decode_canonical_high_bits)
 {
-    struct ferry_frame g = ct_geom(1, 2, 1, 16, 12, 1, 0, "MONOCHROME2");
+    struct ferry_frame g = rt_geom(1, 2, 1, 16, 12, 1, 0, "MONOCHROME2");
     const uint8_t raw[4] = {0xFF, 0x0F, 0x01, 0x70}; /* 0x0FFF (-1 in 12 bits), 0x7001 */
     struct ferry_encoded enc;
     struct ferry_diag diag;
@@ -195,29 +179,19 @@ START_TEST(test_params)
 }
 END_TEST
 
-static void expect_encode_error(const struct ferry_frame *g, int code, const char *msg)
-{
-    uint8_t *in = harness_synth_frame(g, 1, 0);
-    struct ferry_encoded enc;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_encode(&rle, g, in, &enc, &diag), code);
-    ck_assert_str_eq(diag.message, msg);
-    free(in);
-}
-
 START_TEST(test_geometry_refused)
 {
-    struct ferry_frame g = ct_geom(4, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
+    struct ferry_frame g = rt_geom(4, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
     g.bits_allocated = 12;
     g.bits_stored = 12;
-    expect_encode_error(&g, -EINVAL, "RLE: Bits Allocated 12 (must be 8, 16 or 32)");
-    g = ct_geom(4, 4, 4, 8, 8, 0, 0, "ARGB");
-    expect_encode_error(&g, -EINVAL, "RLE: Samples per Pixel 4 (must be 1 or 3)");
-    g = ct_geom(4, 4, 1, 16, 17, 0, 0, "MONOCHROME2");
-    expect_encode_error(&g, -EINVAL, "RLE: Bits Stored 17 with Bits Allocated 16");
+    ct_expect_encode_error(&rle, &g, -EINVAL, "RLE: Bits Allocated 12 (must be 8, 16 or 32)");
+    g = rt_geom(4, 4, 4, 8, 8, 0, 0, "ARGB");
+    ct_expect_encode_error(&rle, &g, -EINVAL, "RLE: Samples per Pixel 4 (must be 1 or 3)");
+    g = rt_geom(4, 4, 1, 16, 17, 0, 0, "MONOCHROME2");
+    ct_expect_encode_error(&rle, &g, -EINVAL, "RLE: Bits Stored 17 with Bits Allocated 16");
 
     /* A frame shorter than its geometry. */
-    g = ct_geom(4, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
+    g = rt_geom(4, 4, 1, 8, 8, 0, 0, "MONOCHROME2");
     uint8_t in[16] = {0};
     struct ferry_encoded enc = {.size = sizeof enc};
     struct ferry_diag diag = {.size = sizeof diag, .param = -1};
@@ -228,68 +202,57 @@ END_TEST
 
 /* ---- hostile input ---------------------------------------------------------- */
 
-static void expect_decode_error(const struct ferry_frame *g, const uint8_t *s, size_t n, int code,
-                                const char *msg)
-{
-    uint8_t *out;
-    struct ferry_frame og;
-    struct ferry_diag diag;
-    ck_assert_int_eq(ct_decode(&rle, g, s, n, &out, &og, &diag), code);
-    ck_assert_str_eq(diag.message, msg);
-    free(out);
-}
-
 START_TEST(test_decode_errors)
 {
-    struct ferry_frame g = ct_geom(2, 3, 1, 8, 8, 0, 0, "MONOCHROME2");
+    struct ferry_frame g = rt_geom(2, 3, 1, 8, 8, 0, 0, "MONOCHROME2");
     uint8_t s[80];
     memset(s, 0, sizeof s);
-    expect_decode_error(&g, s, 63, -EBADMSG, "RLE: 63 bytes, shorter than the 64-byte header");
-    expect_decode_error(&g, s, 0, -EBADMSG, "RLE: 0 bytes, shorter than the 64-byte header");
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: header says 0 segments (must be 1..15)");
+    ct_expect_decode_error(&rle, &g, s, 63, -EBADMSG, "RLE: 63 bytes, shorter than the 64-byte header");
+    ct_expect_decode_error(&rle, &g, s, 0, -EBADMSG, "RLE: 0 bytes, shorter than the 64-byte header");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: header says 0 segments (must be 1..15)");
     s[0] = 16;
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: header says 16 segments (must be 1..15)");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: header says 16 segments (must be 1..15)");
     s[0] = 0xff;
     s[3] = 0xff;
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: header says 4278190335 segments (must be 1..15)");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: header says 4278190335 segments (must be 1..15)");
     s[3] = 0;
     s[0] = 2;
-    expect_decode_error(&g, s, 80, -EINVAL,
-                        "RLE: header says 2 segments, the geometry needs 1 (1 samples x 1 bytes)");
+    ct_expect_decode_error(&rle, &g, s, 80, -EINVAL,
+                           "RLE: header says 2 segments, the geometry needs 1 (1 samples x 1 bytes)");
     s[0] = 1;
     s[4] = 63;
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 offset 63 outside 64..80");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 offset 63 outside 64..80");
     s[4] = 81;
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 offset 81 outside 64..80");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 offset 81 outside 64..80");
     s[7] = 0x80; /* huge offset */
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 offset 2147483729 outside 64..80");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 offset 2147483729 outside 64..80");
     s[7] = 0;
     s[4] = 80; /* an empty segment */
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 ends after 0 of 6 bytes");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 ends after 0 of 6 bytes");
     s[4] = 64;
     s[64] = 0xF9; /* replicate 8 > 6 */
-    expect_decode_error(&g, s, 80, -EBADMSG,
-                        "RLE: segment 1: a run of 8 bytes at byte 0 passes the end of the 6-byte "
-                        "plane");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG,
+                           "RLE: segment 1: a run of 8 bytes at byte 0 passes the end of the 6-byte "
+                           "plane");
     s[64] = 0x05; /* literal 6, but only 3 bytes left */
-    expect_decode_error(&g, s, 68, -EBADMSG,
-                        "RLE: segment 1: a literal run of 6 bytes at byte 0 is cut off by the end "
-                        "of the segment");
+    ct_expect_decode_error(&rle, &g, s, 68, -EBADMSG,
+                           "RLE: segment 1: a literal run of 6 bytes at byte 0 is cut off by the end "
+                           "of the segment");
     s[64] = 0xFE; /* replicate 3 with its value cut off */
-    expect_decode_error(&g, s, 65, -EBADMSG,
-                        "RLE: segment 1: a replicate run at byte 0 has no value");
+    ct_expect_decode_error(&rle, &g, s, 65, -EBADMSG,
+                           "RLE: segment 1: a replicate run at byte 0 has no value");
     s[64] = 0x80; /* only no-ops */
     memset(s + 64, 0x80, 16);
-    expect_decode_error(&g, s, 80, -EBADMSG, "RLE: segment 1 ends after 0 of 6 bytes");
+    ct_expect_decode_error(&rle, &g, s, 80, -EBADMSG, "RLE: segment 1 ends after 0 of 6 bytes");
 
     /* Offsets out of order in a 3-segment frame. */
-    struct ferry_frame rgb = ct_geom(2, 3, 3, 8, 8, 0, 1, "RGB");
+    struct ferry_frame rgb = rt_geom(2, 3, 3, 8, 8, 0, 1, "RGB");
     memset(s, 0, sizeof s);
     s[0] = 3;
     s[4] = 64;
     s[8] = 72;
     s[12] = 70;
-    expect_decode_error(&rgb, s, 80, -EBADMSG, "RLE: segment 3 offset 70 outside 72..80");
+    ct_expect_decode_error(&rle, &rgb, s, 80, -EBADMSG, "RLE: segment 3 offset 70 outside 72..80");
 }
 END_TEST
 
@@ -310,29 +273,9 @@ START_TEST(test_decode_mutations)
         struct ferry_encoded enc;
         struct ferry_diag diag;
         ck_assert_int_eq(ct_encode(&rle, g, in, &enc, &diag), 0);
-        uint8_t *out;
-        struct ferry_frame og;
         /* Every truncation is noticed, but for the last segment's pad byte. */
-        for (size_t n = 0; n + 1 < enc.length; n++) {
-            uint8_t *cut = malloc(n ? n : 1);
-            memcpy(cut, enc.bytes, n);
-            ck_assert_int_ne(ct_decode(&rle, &enc.frame, cut, n, &out, &og, &diag), 0);
-            free(out);
-            free(cut);
-        }
-        uint8_t *bad = malloc(enc.length);
-        for (int i = 0; i < 3000; i++) {
-            memcpy(bad, enc.bytes, enc.length);
-            int flips = 1 + i % 4;
-            for (int f = 0; f < flips; f++) {
-                rng = rng * 1103515245u + 12345u;
-                size_t at = (rng >> 8) % enc.length;
-                bad[at] = (uint8_t)(rng >> 20);
-            }
-            (void)ct_decode(&rle, &enc.frame, bad, enc.length, &out, &og, &diag);
-            free(out);
-        }
-        free(bad);
+        ct_decode_truncations(&rle, &enc.frame, enc.bytes, enc.length - 1, NULL);
+        (void)ct_decode_mutations(&rle, &enc.frame, enc.bytes, enc.length, &rng, 3000, 4);
         free(enc.bytes);
         free(in);
     }
@@ -344,44 +287,26 @@ END_TEST
 START_TEST(test_threads)
 {
     struct ferry_frame g;
-    g = ct_geom(64, 80, 1, 16, 12, 1, 0, "MONOCHROME2");
+    g = rt_geom(64, 80, 1, 16, 12, 1, 0, "MONOCHROME2");
     ck_assert_uint_eq(ct_threaded_roundtrips(&rle, &g, 4, 25), 0);
-    g = ct_geom(33, 17, 3, 8, 8, 0, 0, "RGB");
+    g = rt_geom(33, 17, 3, 8, 8, 0, 0, "RGB");
     ck_assert_uint_eq(ct_threaded_roundtrips(&rle, &g, 4, 25), 0);
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("rle");
-    TCase *tc = tcase_create("roundtrip");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_roundtrip_matrix);
-    tcase_add_test(tc, test_roundtrip_runs);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("format");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_encode_bytes);
-    tcase_add_test(tc, test_decode_handmade);
-    tcase_add_test(tc, test_decode_canonical_high_bits);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("params");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_params);
-    tcase_add_test(tc, test_geometry_refused);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_decode_errors);
-    tcase_add_test(tc, test_decode_mutations);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("threads");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_threads);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const struct suite_test tests[] = {
+        {"roundtrip", test_roundtrip_matrix, 0},
+        {"roundtrip", test_roundtrip_runs, 0},
+        {"format", test_encode_bytes, 0},
+        {"format", test_decode_handmade, 0},
+        {"format", test_decode_canonical_high_bits, 0},
+        {"params", test_params, 0},
+        {"params", test_geometry_refused, 0},
+        {"errors", test_decode_errors, 0},
+        {"errors", test_decode_mutations, 0},
+        {"threads", test_threads, 0},
+    };
+    return suite_run_table("rle", SUITE_ROWS(tests), setup, teardown);
 }
