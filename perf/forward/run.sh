@@ -10,6 +10,8 @@
 #   Orthanc  storescu to Orthanc (the Debian package), whose Lua
 #            OnStoredInstance sends every stored instance to storescp
 #            (SendToModality).
+# and, to tell ingest from forwarding, ferryd's ingest alone (no route; the
+# time until storescu has its last response).
 # Each time runs from the moment storescu starts to the moment storescp has
 # received the 400th instance (its folder is watched every 2 ms). Prints the
 # median of RUNS runs of each, and the ratios.
@@ -76,6 +78,8 @@ server:
   plugins: []
 storage:
   fsync: ${FSYNC:-true}
+YAML
+    [ -n "${NOROUTE:-}" ] || cat >>"$WORK/ferry.yaml" <<YAML
 destinations:
   - { name: reading-center, host: 127.0.0.1, port: $RP, called_ae: READING, parallel: ${PARALLEL:-1} }
 routes:
@@ -87,6 +91,13 @@ YAML
     PIDS="$PIDS $SRV"
     AEC=FERRY
     wait_echo FERRY "$P"
+}
+
+start_ingest() {
+    NOROUTE=1
+    start_ferryd
+    NOROUTE=
+    WANT=0
 }
 
 start_orthanc() {
@@ -135,15 +146,18 @@ stop_all() {
 # one_run PATH: seconds from storescu's start to storescp's 400th instance
 one_run() {
     start_reading
+    WANT=400
     "start_$1"
     sync
     # the watcher takes the start time itself, then starts storescu
-    python3 - "$WORK/scp" 400 600 storescu --max-pdu 131072 -aec "$AEC" +sd 127.0.0.1 "$P" \
+    python3 - "$WORK/scp" "$WANT" 600 storescu --max-pdu 131072 -aec "$AEC" +sd 127.0.0.1 "$P" \
         "$WORK/ct" <<'PY' 2>"$WORK/run.err" || { cat "$WORK/run.err" >&2; exit 1; }
 import os, subprocess, sys, time
 d, n, limit, cmd = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
 t0 = time.monotonic()
 p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+if n == 0:
+    p.wait()
 while len(os.listdir(d)) < n:
     if time.monotonic() - t0 > limit:
         sys.exit(f'only {len(os.listdir(d))} of {n} at the reading center after {limit} s')
@@ -183,7 +197,9 @@ echo "first instance sent to last instance at storescp, median of $RUNS:"
 measure direct direct
 measure ferryd ferryd
 measure orthanc orthanc
+measure ferryd-ingest-only ingest
 echo "  ferryd / direct: $(ratio ferryd direct)x (aim <= 1.2)   Orthanc / ferryd: $(ratio orthanc ferryd)x (aim >= 5)"
+echo "  ferryd ingest only / direct: $(ratio ferryd-ingest-only direct)x   forwarding's own share: $(awk -v a="$(cat "$WORK/median.ferryd")" -v b="$(cat "$WORK/median.ferryd-ingest-only")" 'BEGIN {printf "%.3f s", a - b}')"
 if [ "${VARIANTS:-0}" = 1 ]; then
     FSYNC=false measure ferryd-no-fsync ferryd
     PARALLEL=2 measure ferryd-parallel-2 ferryd

@@ -20,8 +20,11 @@ routes:
   - { name: all, forward: [a, b] }
 YAML
 start_ferryd "$CFG"
+# b waits until everything is stored (however slow the ingest on a busy
+# machine), then goes at its capped rate: ferryd is killed in the middle
+queue pause b >/dev/null || fail "ferry queue pause b"
 send -- "$WORK"/ct/*.dcm
-# b is capped, so it is still busy: kill ferryd in the middle of it
+queue resume b >/dev/null || fail "ferry queue resume b"
 wait_until 30 has_files "$WORK/B" 20 || fail "nothing reached b"
 kill -9 "$FERRYD_PID"
 wait "$FERRYD_PID" 2>/dev/null
