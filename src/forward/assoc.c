@@ -104,6 +104,8 @@ static enum serve can_serve(struct fwd_assoc *a, struct fwd_item *it, uint8_t *p
 /* Did association a (established or not) propose something for it? */
 static bool covers(struct fwd_assoc *a, struct fwd_item *it)
 {
+    if (a->retired)
+        return false;
     if (a->state == AS_OPEN) {
         uint8_t pc;
         const char *ts;
@@ -147,7 +149,7 @@ static void fill(struct fwd_assoc *a)
         start_send(a);
     if (a->state != AS_OPEN)
         return;
-    if (!a->next_item && fwd_dest_may_send(d)) {
+    if (!a->next_item && !a->retired && fwd_dest_may_send(d)) {
         struct fwd_item *it = d->wait_head;
         while (it) {
             struct fwd_item *next = it->next;
@@ -190,7 +192,7 @@ static void idle_check(struct fwd_assoc *a)
         return;
     }
     if (!net_timer_armed(&a->idle_timer)) {
-        bool now = f->draining || !fwd_dest_may_send(a->dest) || a->idle_ms == 0;
+        bool now = f->draining || a->retired || !fwd_dest_may_send(a->dest) || a->idle_ms == 0;
         net_timer_arm(f->loop, &a->idle_timer, now ? 0 : a->idle_ms);
     }
 }
@@ -762,6 +764,8 @@ void fwd_assoc_pump(struct fwd_dest *d)
     unsigned live = 0, connecting = 0, busy = 0;
     struct fwd_assoc *idle = NULL;
     for (struct fwd_assoc *a = d->assocs; a; a = a->next) {
+        if (a->retired)
+            continue;
         if (a->state == AS_CONNECTING)
             connecting++;
         if (a->state != AS_OPEN && a->state != AS_CONNECTING)
@@ -821,6 +825,19 @@ void fwd_assoc_release_idle(struct fwd_dest *d)
                 dimse_abort(a->da);
         }
     }
+}
+
+void fwd_assoc_retire_all(struct fwd_dest *d)
+{
+    for (struct fwd_assoc *a = d->assocs; a; a = a->next) {
+        if (a->state != AS_OPEN && a->state != AS_CONNECTING)
+            continue;
+        if (!a->retired)
+            ferry_log(FERRY_LOG_INFO, a->ctx, "the destination changed in the config: "
+                      "releasing this association once its instance is answered");
+        a->retired = true;
+    }
+    fwd_assoc_release_idle(d);
 }
 
 void fwd_assoc_abort_all(struct fwd_dest *d)

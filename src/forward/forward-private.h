@@ -134,6 +134,7 @@ struct fwd_assoc {
     bool established;
     bool failure_counted;           /* not a failure of the destination to back off for */
     bool rejected, reject_transient;
+    bool retired;                   /* opened under an address or AE titles since changed */
     char abort_why[512];            /* why it ends early ("" for a release) */
     char ctx[192];
 };
@@ -319,6 +320,11 @@ void fwd_assoc_pump(struct fwd_dest *d);
 /* Release associations that have nothing to do (pause, window, removal,
  * drain); with `now`, also those in the middle of nothing but an idle wait. */
 void fwd_assoc_release_idle(struct fwd_dest *d);
+/* The destination's address, port, AE titles or PDU size changed: its
+ * associations take no new instance and are released once the one they are
+ * sending is answered, so that the next instance goes where the config now
+ * says. */
+void fwd_assoc_retire_all(struct fwd_dest *d);
 /* Abort every association of d (drain deadline). */
 void fwd_assoc_abort_all(struct fwd_dest *d);
 /* An item given to association a is prepared (or failed to be). */

@@ -884,8 +884,19 @@ void fwd_set_config(struct fwd *f, const struct conf *c)
         fwd_dest_get(f, c->destinations[i].name);
     for (struct fwd_dest *d = f->dests; d; d = d->next) {
         const struct conf_destination *cfg = conf_destination(c, d->name);
+        const struct conf_destination *old = d->cfg;
+        /* A changed address takes effect with the next association: the
+         * open ones are released (after the instance they are sending),
+         * else a steady stream would keep them, and the old address, alive
+         * for ever. */
+        bool moved = old && cfg &&
+                     (strcmp(old->host, cfg->host) != 0 || old->port != cfg->port ||
+                      strcmp(old->called_ae, cfg->called_ae) != 0 ||
+                      strcmp(old->calling_ae, cfg->calling_ae) != 0 ||
+                      old->max_pdu != cfg->max_pdu);
         dest_set_cfg(d, c, cfg);
-        /* A changed address takes effect with the next association. */
+        if (moved)
+            fwd_assoc_retire_all(d);
         wake(d);
     }
 }
