@@ -6,6 +6,7 @@ usage: assoc_probe.py PORT limits   (ferryd with max_associations 3,
                                      user identity)
        assoc_probe.py PORT identity (user identity sub-item, positive
                                      response requested)
+       assoc_probe.py PORT other-peer (ferryd allowing 127.0.0.1/32 only)
 
 Each association is proposed as PROBE to FERRY with one presentation
 context (Verification, implicit VR little endian), from the loopback
@@ -178,10 +179,17 @@ def identity():
     check("release", None if a.release() else "no A-RELEASE-RP")
 
 
+def other_peer():
+    # ferryd allows 127.0.0.1/32 only: permanent (1), service-user (1), no
+    # reason given (1)
+    a = Assoc("127.0.0.2", identity=identity_item())
+    expect_rejected("from 127.0.0.2, not an allowed address", a, (1, 1, 1))
+
+
 def main():
     global PORT
     PORT = int(sys.argv[1])
-    {"limits": limits, "idle": idle, "identity": identity}[sys.argv[2]]()
+    {"limits": limits, "idle": idle, "identity": identity, "other-peer": other_peer}[sys.argv[2]]()
     return 1 if FAILED else 0
 
 

@@ -8,6 +8,8 @@
 # - limits: max_associations_per_peer and max_associations reject with
 #   transient, service-provider (presentation), local limit exceeded, each
 #   with its log line; released associations no longer count;
+# - called AE title checked when configured (called AE not recognized);
+#   a peer address outside accept.peers (service-user, no reason given);
 # - the idle timer: an association that says nothing for idle_timeout is
 #   aborted, with its log line;
 # - an instance that arrives again (the default policy, keep-newest): both
@@ -83,7 +85,8 @@ stop_ferryd
 
 # ------------------------------------------ identity required, idle timer
 : >"$L"
-write_config strict.yaml "  idle_timeout: 1s" "accept:" "  require_user_identity: true"
+write_config strict.yaml "  idle_timeout: 1s" "accept:" "  require_user_identity: true" \
+    "  check_called_ae_title: true" "  peers: ['127.0.0.1/32']"
 start_ferryd "$WORK/data3" "$WORK/strict.yaml"
 if storescu -aet NOUSER -aec FERRY 127.0.0.1 "$PORT" ct/CT000001.dcm >s.log 2>&1; then
     fail "storescu without a user identity was accepted"
@@ -92,6 +95,14 @@ expect_in s.log "Association Rejected"
 expect_in "$L" "NOUSER->FERRY\] association rejected (permanent, service-user, no reason given): a user identity is required and none was sent"
 storescu -aet WITHUSER -aec FERRY --user alice --password secret 127.0.0.1 "$PORT" \
     ct/CT000002.dcm >s.log 2>&1 || fail "storescu with a user identity: $(tail -n 3 s.log)"
+if echoscu -aec OTHER 127.0.0.1 "$PORT" >s.log 2>&1; then
+    fail "echoscu calling OTHER was accepted with check_called_ae_title"
+fi
+expect_in "$L" "association rejected (permanent, service-user, called AE title not recognized): called AE title 'OTHER' is not ours"
+$PY "$HERE/assoc_probe.py" "$PORT" other-peer >probe.out 2>&1 ||
+    fail "assoc_probe.py other-peer: $(grep FAIL probe.out)"
+cat probe.out
+expect_in "$L" "\[assoc [0-9]* 127.0.0.2:[0-9]* PROBE->FERRY\] association rejected (permanent, service-user, no reason given): calling AE title 'PROBE' is not allowed from 127.0.0.2"
 $PY "$HERE/assoc_probe.py" "$PORT" idle >probe.out 2>&1
 rc=$?
 cat probe.out
