@@ -149,9 +149,7 @@ static void step_later(struct store_write *w)
 
 static void maybe_resume(struct store_write *w)
 {
-    struct store_spool *sp = w->sp;
-    if (w->paused && w->inflight <= sp->max_inflight / 2 &&
-        sp->pending_bytes <= sp->max_buffered / 2) {
+    if (w->paused && w->inflight <= w->sp->max_inflight / 2) {
         w->paused = false;
         if (w->phase == PH_RECEIVING && !w->abandoned)
             w->owner->resume(w->ud);
@@ -162,33 +160,6 @@ static void drop_chunk(struct store_write *w, struct spool_chunk *c)
 {
     w->inflight -= c->len;
     spool_chunk_put(w->sp, c);
-}
-
-/* Writes paused because all of them together had too much waiting for the
- * disk: resumed from the loop once that has fallen to half (each still
- * waits for its own in-flight bytes to fall, see maybe_resume). */
-static void wake_fn(struct net_work *wk)
-{
-    struct store_spool *sp = ferry_container_of(wk, struct store_spool, wake_work);
-    sp->wake_queued = false;
-    if (sp->pending_bytes > sp->max_buffered / 2)
-        return; /* filled up again meanwhile: the next write completion retries */
-    sp->global_paused = false;
-    for (struct store_write *w = sp->writes, *next; w; w = next) {
-        next = w->next;
-        maybe_resume(w);
-    }
-}
-
-void spool_wake_check(struct store_spool *sp)
-{
-    if (!sp->n_writes)
-        sp->global_paused = false; /* nobody left to wake */
-    if (!sp->global_paused || sp->wake_queued || sp->pending_bytes > sp->max_buffered / 2)
-        return;
-    sp->wake_queued = true;
-    sp->wake_work.fn = wake_fn;
-    net_loop_defer(sp->loop, &sp->wake_work);
 }
 
 static void on_sync_range(void *arg, int res)
@@ -220,10 +191,6 @@ static void on_write(void *arg, int res)
 
 static void submit_chunk(struct store_write *w, struct spool_chunk *c)
 {
-    if (!c->counted) { /* (a chunk queued while the file opened comes twice) */
-        c->counted = true;
-        w->sp->pending_bytes += c->len;
-    }
     if (w->io_err) {
         drop_chunk(w, c);
         return;
@@ -579,14 +546,7 @@ bool store_write_data(struct store_write *w, const void *data, size_t len, bool 
         step_later(w);
         return false;
     }
-    if (w->io_err)
-        return false;
-    if (sp->pending_bytes > sp->max_buffered) {
-        w->paused = true;
-        sp->global_paused = true;
-        return true;
-    }
-    if (w->inflight > sp->max_inflight) {
+    if (w->inflight > sp->max_inflight && !w->io_err) {
         w->paused = true;
         return true;
     }

@@ -16,11 +16,8 @@ struct dcm_parser;
 #define SPOOL_INCOMING "spool/incoming"
 #define SPOOL_MARKER "spool/.running"
 #define SPOOL_QUARANTINE "quarantine"
-/* 64 KiB writes: big enough that the ring's per-write cost does not show,
- * small enough that 500 associations each filling one cost 32 MiB. */
-#define SPOOL_DEFAULT_CHUNK (64u * 1024u)
+#define SPOOL_DEFAULT_CHUNK (256u * 1024u)
 #define SPOOL_DEFAULT_INFLIGHT (1024u * 1024u)
-#define SPOOL_DEFAULT_BUFFERED ((size_t)16 << 20)
 #define SPOOL_DEFAULT_HEADER_MEMORY ((size_t)64 << 20)
 #define SPOOL_FREE_CHUNKS_KEPT 32
 
@@ -30,7 +27,6 @@ struct spool_chunk {
     struct store_write *w;
     uint64_t off;            /* file offset of data[0] */
     size_t len;
-    bool counted;            /* submitted: its len is in sp->pending_bytes */
     uint8_t data[];
 };
 
@@ -178,14 +174,6 @@ struct store_spool {
     uint32_t max_depth, max_element_length;
     size_t max_header_memory;
     size_t chunk_size, max_inflight;
-    /* Bytes of full chunks submitted and not yet written, of all writes;
-     * above max_buffered every write that adds more pauses its owner, and
-     * when they fall to half of it (global_paused) the writes are
-     * resumed from the loop (wake_work). */
-    size_t pending_bytes, max_buffered;
-    bool global_paused;
-    struct net_work wake_work;
-    bool wake_queued;
 
     struct spool_chunk *free_chunks;
     unsigned n_free_chunks;
@@ -204,9 +192,6 @@ struct store_spool {
 /* spool.c */
 struct spool_chunk *spool_chunk_get(struct store_spool *sp);
 void spool_chunk_put(struct store_spool *sp, struct spool_chunk *c);
-/* receive.c: after pending_bytes fell, resume (from the loop) the writes
- * paused for the spool-wide limit, if it is low enough now. */
-void spool_wake_check(struct store_spool *sp);
 void spool_token(struct store_spool *sp, char out[17]);
 /* The folder for files completed now (hour folder) or quarantined today;
  * a reference for w, who is told through spool_write_dir_ready() (from the

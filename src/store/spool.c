@@ -37,7 +37,6 @@ struct spool_chunk *spool_chunk_get(struct store_spool *sp)
     c->w = NULL;
     c->off = 0;
     c->len = 0;
-    c->counted = false;
     return c;
 }
 
@@ -45,10 +44,6 @@ void spool_chunk_put(struct store_spool *sp, struct spool_chunk *c)
 {
     if (!c)
         return;
-    if (c->counted) {
-        sp->pending_bytes -= c->len;
-        spool_wake_check(sp);
-    }
     if (sp->n_free_chunks >= SPOOL_FREE_CHUNKS_KEPT) {
         free(c);
         return;
@@ -556,7 +551,6 @@ struct store_spool *store_spool_open(struct net_loop *loop, struct store_committ
                                                    : SPOOL_DEFAULT_HEADER_MEMORY;
     sp->chunk_size = cfg->chunk_size ? cfg->chunk_size : SPOOL_DEFAULT_CHUNK;
     sp->max_inflight = cfg->max_inflight ? cfg->max_inflight : SPOOL_DEFAULT_INFLIGHT;
-    sp->max_buffered = cfg->max_buffered ? cfg->max_buffered : SPOOL_DEFAULT_BUFFERED;
     if (sp->chunk_size < 4096)
         sp->chunk_size = 4096;
     sp->data_dir = strdup(cfg->data_dir);
@@ -677,7 +671,7 @@ int store_spool_close(struct store_spool *sp)
 {
     if (!sp)
         return 0;
-    if (sp->n_writes || sp->wake_queued)
+    if (sp->n_writes)
         return -EBUSY;
     while (sp->dirs) {
         struct spool_dir *d = sp->dirs;

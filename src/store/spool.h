@@ -63,14 +63,10 @@ struct store_spool_config {
     uint32_t max_element_length;
     /* Memory the parsed header of one instance may take; 0: 64 MiB. */
     size_t max_header_memory;
-    /* Write size; 0: 64 KiB. In-flight bytes of one instance (written or
+    /* Write size; 0: 256 KiB. In-flight bytes of one instance (written or
      * waiting to be) above which its owner is asked to pause; 0: 1 MiB. */
     size_t chunk_size;
     size_t max_inflight;
-    /* Bytes waiting for the disk across all instances above which every
-     * instance that receives more is paused too (so that memory stays
-     * bounded however many associations send at once); 0: 16 MiB. */
-    size_t max_buffered;
     /* Called on the committer thread for each instance (see struct
      * store_ingest_req); NULL: no jobs. */
     int (*plan)(struct store_ingest_req *req, void *ud);

@@ -332,90 +332,6 @@ START_TEST(test_backpressure)
 }
 END_TEST
 
-/* Many instances at once, each under its own limit: the spool-wide limit
- * pauses every one that adds more once 32 KiB wait for the disk, in all;
- * each is resumed when the disk has caught up (even one that has nothing
- * of its own in flight), and all of them get stored. */
-START_TEST(test_backpressure_spool_wide)
-{
-    struct rig g;
-    struct store_spool_config cfg = { .fsync = false, .chunk_size = 4096,
-                                      .max_inflight = 1 << 20, .max_buffered = 32768 };
-    rig_open(&g, &cfg);
-    enum { N = 12 };
-    struct dcm_buf ds[N];
-    struct outcome o[N];
-    struct store_write *w[N];
-    size_t off[N];
-    bool paused[N];
-    char uid[N][32];
-    memset(o, 0, sizeof o);
-    for (int i = 0; i < N; i++) {
-        snprintf(uid[i], sizeof uid[i], "1.2.3.9.7.%d", i + 1);
-        ds[i] = make_dataset(uid[i], "1.2.3.9", 40000);
-        struct store_write_info wi = info_for(uid[i]);
-        w[i] = store_write_begin(g.sp, &wi, &ops, &o[i]);
-        ck_assert_ptr_nonnull(w[i]);
-        off[i] = 0;
-        paused[i] = false;
-    }
-    /* feed round-robin in 8 KiB pieces without running the loop: nothing
-     * is written, so the spool-wide limit is what stops them */
-    int n_paused = 0;
-    for (int round = 0; round < 2; round++) {
-        for (int i = 0; i < N; i++) {
-            if (paused[i])
-                continue;
-            size_t n = 8192;
-            if (store_write_data(w[i], ds[i].data + off[i], n, false)) {
-                paused[i] = true;
-                n_paused++;
-            }
-            off[i] += n;
-        }
-    }
-    /* each piece fills about two 4 KiB chunks: the 32 KiB are passed
-     * after the first few instances, and every later one is paused */
-    ck_assert_int_ge(n_paused, N - 3);
-    /* the loop writes; every paused one is resumed; then all finish */
-    int resumed_before[N];
-    for (int i = 0; i < N; i++)
-        resumed_before[i] = o[i].resumes;
-    uint64_t end = net_now_ms() + 20000;
-    bool all = false;
-    while (!all && net_now_ms() < end) {
-        net_loop_run_once(g.loop, 10);
-        all = true;
-        for (int i = 0; i < N; i++) {
-            if (paused[i] && o[i].resumes > resumed_before[i])
-                paused[i] = false;
-            all = all && !paused[i];
-        }
-    }
-    ck_assert_msg(all, "a write paused by the spool-wide limit was never resumed");
-    for (int i = 0; i < N; i++) {
-        while (off[i] < ds[i].len) {
-            size_t n = ds[i].len - off[i] < 8192 ? ds[i].len - off[i] : 8192;
-            bool last = off[i] + n == ds[i].len;
-            bool p = store_write_data(w[i], ds[i].data + off[i], n, last);
-            off[i] += n;
-            if (p) {
-                int before = o[i].resumes;
-                for (int k = 0; k < 2000 && o[i].resumes == before; k++)
-                    net_loop_run_once(g.loop, 10);
-                ck_assert_int_gt(o[i].resumes, before);
-            }
-        }
-    }
-    for (int i = 0; i < N; i++) {
-        run_until(&g, &o[i]);
-        ck_assert_int_eq(o[i].r.status, STORE_WRITE_STORED);
-        dcm_buf_free(&ds[i]);
-    }
-    rig_close(&g);
-}
-END_TEST
-
 static void store_bytes(struct rig *g, const char *uid, const uint8_t *bytes, size_t len,
                         struct outcome *o)
 {
@@ -680,7 +596,6 @@ TCase *spool_tcase(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_store_one);
     tcase_add_test(tc, test_backpressure);
-    tcase_add_test(tc, test_backpressure_spool_wide);
     tcase_add_test(tc, test_quarantine);
     tcase_add_test(tc, test_duplicates);
     tcase_add_test(tc, test_abandon);
