@@ -7,7 +7,8 @@
 #   Orthanc  the Debian package, default SQLite index, its own storage
 #            folder and ports, no authentication,
 # first with one storescu, then with eight at once (the series split eight
-# ways). Each figure is the median of RUNS runs on a fresh store. Prints
+# ways). Each figure is the median of RUNS runs on a fresh store, the runs
+# of the three servers interleaved. Prints
 # instances/s, MB/s and ferryd's ratio to each; then ferryd's resident size
 # with 500 associations open at once.
 #
@@ -141,37 +142,41 @@ one_run() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
-# measure NAME SERVER SENDERS [env...]: prints and stores the median seconds
-measure() {
+# report NAME: prints the median of $WORK/times.NAME and stores it
+report() {
     name=$1
-    shift
-    : >"$WORK/times"
-    r=0
-    while [ $r -lt "$RUNS" ]; do
-        one_run "$@" >>"$WORK/times"
-        r=$((r + 1))
-    done
-    s=$(median <"$WORK/times")
+    s=$(median <"$WORK/times.$name")
     echo "$s" >"$WORK/median.$name"
     printf '  %-28s %7.0f instances/s %7.1f MB/s   (median of %s: %s s)\n' "$name" \
         "$(echo "$s" | awk '{print 400 / $1}')" \
         "$(echo "$s $BYTES" | awk '{print $2 / $1 / 1e6}')" "$RUNS" \
-        "$(tr '\n' ' ' <"$WORK/times")"
+        "$(tr '\n' ' ' <"$WORK/times.$name")"
 }
 
 ratio() { awk -v a="$(cat "$WORK/median.$2")" -v b="$(cat "$WORK/median.$1")" 'BEGIN {printf "%.2f", a / b}'; }
 
+# The runs of the servers are interleaved (ferryd, storescp, Orthanc,
+# ferryd, ...) so that a change in the load of the machine falls on all of
+# them alike.
 echo "400 instances, $((BYTES / 1048576)) MiB, storescu --max-pdu 131072, TCP_NODELAY=1"
 for n in 1 8; do
     echo "$n sender(s):"
-    measure "ferryd-$n" ferryd $n
-    measure "storescp-$n" storescp $n
-    measure "orthanc-$n" orthanc $n
+    names="ferryd-$n storescp-$n orthanc-$n"
+    [ "${VARIANTS:-0}" = 1 ] && names="$names ferryd-$n-no-fsync ferryd-$n-sync-range"
+    for name in $names; do : >"$WORK/times.$name"; done
+    r=0
+    while [ $r -lt "$RUNS" ]; do
+        one_run ferryd $n >>"$WORK/times.ferryd-$n"
+        one_run storescp $n >>"$WORK/times.storescp-$n"
+        one_run orthanc $n >>"$WORK/times.orthanc-$n"
+        if [ "${VARIANTS:-0}" = 1 ]; then
+            FSYNC=false one_run ferryd $n >>"$WORK/times.ferryd-$n-no-fsync"
+            FERRYD_SYNC_RANGE=1 one_run ferryd $n >>"$WORK/times.ferryd-$n-sync-range"
+        fi
+        r=$((r + 1))
+    done
+    for name in $names; do report "$name"; done
     echo "  ferryd / storescp: $(ratio ferryd-$n storescp-$n)x   ferryd / Orthanc: $(ratio ferryd-$n orthanc-$n)x"
-    if [ "${VARIANTS:-0}" = 1 ]; then
-        FSYNC=false measure "ferryd-$n-no-fsync" ferryd $n
-        FERRYD_SYNC_RANGE=1 measure "ferryd-$n-sync-range" ferryd $n
-    fi
 done
 
 # ------------------------------------------------- 500 associations open

@@ -340,7 +340,8 @@ static void on_pdv(struct dul_assoc *a, void *arg, const struct dul_pdv_in *pdv)
             da->cmd = p;
             da->cmd_cap = cap;
         }
-        memcpy(da->cmd + da->cmd_len, pdv->data, pdv->len);
+        if (pdv->len) /* an empty fragment: da->cmd may still be NULL */
+            memcpy(da->cmd + da->cmd_len, pdv->data, pdv->len);
         da->cmd_len += pdv->len;
         da->rx = RX_COMMAND;
         da->rx_pc = pdv->pc_id;

@@ -448,11 +448,14 @@ static int ensure_room(struct dul_assoc *a)
     }
     if (a->rcap >= a->cur_len)
         return 0;
-    /* Grow by doubling, so that a stream of large PDUs can be read several
-     * at a time, but never past the largest PDU this association accepts. */
+    /* Grow to this PDU's size (in 16 KiB steps), not more: with hundreds
+     * of associations sending at once, each buffer is what its peer's PDUs
+     * take (a doubling buffer held 128 KiB for 64 KiB PDUs), and a
+     * receive still takes a whole PDU at a time. Never past the largest PDU
+     * this association accepts. */
     size_t limit = (size_t)(a->max_recv > a->max_assoc_pdu ? a->max_recv : a->max_assoc_pdu) +
                    DUL_PDU_HEADER_LEN;
-    size_t want = a->rcap * 2;
+    size_t want = (a->cur_len + DUL_RBUF_MIN - 1) / DUL_RBUF_MIN * DUL_RBUF_MIN;
     if (want > limit)
         want = limit;
     if (want < a->cur_len)

@@ -78,9 +78,15 @@ void dul_server_decide(struct dul_assoc *a, const struct dul_associate *rq,
         strcpy(d->why, "ferry is shutting down");
         return;
     }
+    /* What counts against the limits: every connection that is or may
+     * become an association (waiting for its A-ASSOCIATE-RQ, negotiating,
+     * established, releasing). Not one in Sta13: rejected, released or
+     * aborted, it only waits for the peer to close (at most ARTIM); a
+     * rejected peer that keeps its socket open must not hold a slot that
+     * another could use. */
     unsigned others = 0, from_peer = 0;
     for (struct dul_assoc *o = s->assocs; o; o = o->next) {
-        if (o == a || o->closing)
+        if (o == a || o->closing || o->state == DUL_STA13)
             continue;
         others++;
         if (o->info.peer_addr && a->info.peer_addr &&

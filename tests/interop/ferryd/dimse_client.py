@@ -199,6 +199,18 @@ def case_uid_mismatch():
     return None if p.release() else "no A-RELEASE-RP"
 
 
+def case_class_mismatch():
+    # the command stores CT Image Storage, the data set says MR Image Storage
+    p = Peer()
+    p.associate()
+    p.send(pdata(1, True, True, store_rq(10, UID_BASE + "10")))
+    p.send(pdata(1, False, True, dataset(UID_BASE + "10", sop_class="1.2.840.10008.5.1.4.1.1.4")))
+    st = p.status()
+    if st != 0xA900:
+        return f"status {st}, expected 0xA900"
+    return None if p.release() else "no A-RELEASE-RP"
+
+
 def case_wrong_context():
     p = Peer()
     p.associate()
@@ -274,8 +286,8 @@ def case_huge_command():
     return None if p.expect_abort() else "not aborted"
 
 
-CASES = [case_reset_mid_instance, case_malformed_dataset, case_uid_mismatch, case_wrong_context,
-         case_cancel_then_echo, case_unsupported_command, case_data_without_command,
+CASES = [case_reset_mid_instance, case_malformed_dataset, case_uid_mismatch, case_class_mismatch,
+         case_wrong_context, case_cancel_then_echo, case_unsupported_command, case_data_without_command,
          case_command_inside_data, case_unreadable_command, case_huge_command]
 
 

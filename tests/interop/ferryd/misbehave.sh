@@ -2,7 +2,7 @@
 # The misbehaving client (tests/interop/dul/bad_client.c: truncated PDUs,
 # lying lengths, unknown items, oversize PDUs, slow drip, a reset in the
 # middle of a PDU, ...) and the DIMSE-level one (dimse_client.py: a reset in
-# the middle of an instance, a malformed data set, UIDs that disagree, a
+# the middle of an instance, a malformed data set, UIDs that disagree (instance, class), a
 # data set without a command, unsupported commands) against ferryd, while a
 # well-behaved storescu beside them stores a series again and again: every
 # storescu run succeeds, every bad association ends with its log line, the
@@ -68,14 +68,15 @@ expect_in "$L" "$dctx command set longer than 65536 bytes, association aborted"
 expect_in "$L" "$dctx C-STORE 1.2.826.0.1.3680043.9.7433.99.1: the association ended before the instance was answered"
 expect_in "$L" "$dctx C-STORE 1.2.826.0.1.3680043.9.7433.99.2: malformed data set: offset [0-9]*, (0010,0010) PN: .*; kept in quarantine as .*, answered 0xC000"
 expect_in "$L" "$dctx C-STORE 1.2.826.0.1.3680043.9.7433.99.3: data set does not match the command: the data set's SOP Instance UID (0008,0018) 1.2.826.0.1.3680043.9.7433.99.4 is not the command's 1.2.826.0.1.3680043.9.7433.99.3; kept in quarantine as .*, answered 0xA900"
+expect_in "$L" "$dctx C-STORE 1.2.826.0.1.3680043.9.7433.99.10: data set does not match the command: the data set's SOP Class UID (0008,0016) 1.2.840.10008.5.1.4.1.1.4 is not the command's 1.2.840.10008.5.1.4.1.1.2; kept in quarantine as .*, answered 0xA900"
 expect_in "$L" "$dctx C-FIND-RQ (message 7) refused: 0x0211"
 expect_in "$L" "$dctx C-STORE 1.2.826.0.1.3680043.9.7433.99.5 of SOP class 1.2.840.10008.5.1.4.1.1.4 on presentation context 1 (1.2.840.10008.5.1.4.1.1.2): refused, 0x0122"
 if grep -q 'GOOD->FERRY.*aborted' "$L"; then
     fail "a GOOD association was aborted"
 fi
-# quarantine: two files with their reasons
+# quarantine: three files with their reasons
 n=$(find "$DATA/quarantine" -name '*.reason' | wc -l)
-[ "$n" -eq 2 ] || fail "$n reason files in the quarantine, expected 2"
+[ "$n" -eq 3 ] || fail "$n reason files in the quarantine, expected 3"
 grep -l "tag: (0010,0010)" "$DATA"/quarantine/*/*.reason >/dev/null ||
     fail "the reason file of the malformed data set does not name its tag"
 grep -l "calling AE title: DIMSEBAD" "$DATA"/quarantine/*/*.reason >/dev/null ||

@@ -2,8 +2,9 @@
 # ferryd against DCMTK's echoscu, storescu and dcmsend: a generated
 # 400-slice CT series proposed as explicit and implicit little endian (the
 # latter converted by storescu on the way), big endian, JPEG-LS, JPEG
-# lossless, RLE and deflated; PDUs of 4 KiB and 128 KiB; eight storescu at
-# once. A DCMTK storescp in bit-preserving mode receives the same sends: the
+# lossless, RLE and deflated, JPEG-LS near-lossless, JPEG 2000 lossless and
+# lossy, JPEG baseline and extended (each with its storescu -x option);
+# PDUs of 4 KiB and 128 KiB; eight storescu at once. A DCMTK storescp in bit-preserving mode receives the same sends: the
 # data set ferryd stored must be byte for byte the one storescp received,
 # the index must hold each instance with its attributes, size and checksum.
 . "$(dirname "$0")/lib.sh"
@@ -69,6 +70,31 @@ compress 7 dcmconv +td
 send c7 -xd
 total=$((total + 160))
 echo "40 slices each: JPEG-LS lossless, JPEG lossless, RLE, deflated: sent"
+
+# the lossy ones and JPEG 2000 (-xu, -xv, -xw: made by ferry transcode with
+# the j2k plugin of this build; -xy, -xx: 8- and 12-bit images)
+compress 10 dcmcjpls +en
+send c10 -xu
+FERRY=$(dirname "$FERRYD")/ferry
+export FERRY_PLUGIN_DIR="$(dirname "$FERRYD")/../plugins"
+compress 11 "$FERRY" transcode --to jpeg2000-lossless
+send c11 -xv
+compress 12 "$FERRY" transcode --to jpeg2000
+send c12 -xw
+mkdir -p sc8 sc12
+for k in 1 2 3 4 5; do
+    "$DCMGEN" image --out "sc8/u$k.dcm" --bits-allocated 8 --rows 128 --cols 128 --seed "$k" ||
+        fail "dcmgen image 8-bit"
+    dcmcjpeg +eb "sc8/u$k.dcm" "sc8/$k.dcm" || fail "dcmcjpeg +eb"
+    "$DCMGEN" image --out "sc12/u$k.dcm" --bits-allocated 16 --bits-stored 12 --rows 128 \
+        --cols 128 --seed "2$k" || fail "dcmgen image 12-bit"
+    dcmcjpeg +ee "sc12/u$k.dcm" "sc12/$k.dcm" || fail "dcmcjpeg +ee"
+    rm "sc8/u$k.dcm" "sc12/u$k.dcm"
+done
+send sc8 -xy
+send sc12 -xx
+total=$((total + 130))
+echo "JPEG-LS near-lossless, JPEG 2000 lossless and lossy (40 slices each), JPEG baseline 8-bit and extended 12-bit (5 images each): sent"
 
 # eight senders at once, 50 slices each
 gen 8 400 ct8

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -339,6 +341,23 @@ static void big_transfer(const char *host)
 START_TEST(test_tcp_v4_big_send)
 {
     big_transfer("127.0.0.1");
+}
+END_TEST
+
+/* Every TCP socket, accepted or connected, has Nagle off (issue 3: a peer
+ * that leaves Nagle on would otherwise wait ~40 ms per small PDU). */
+START_TEST(test_tcp_nodelay)
+{
+    struct pair p;
+    pair_open(&p, "127.0.0.1");
+    struct net_conn *conns[2] = { p.srv.c, p.cli.c };
+    for (int i = 0; i < 2; i++) {
+        int v = 0;
+        socklen_t n = sizeof v;
+        ck_assert_int_eq(getsockopt(net_conn_fd(conns[i]), IPPROTO_TCP, TCP_NODELAY, &v, &n), 0);
+        ck_assert_msg(v != 0, "TCP_NODELAY is off on the %s socket", i ? "connected" : "accepted");
+    }
+    pair_close(&p);
 }
 END_TEST
 
@@ -775,6 +794,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, test_addr);
     tcase_add_test(tc, test_listen_errors);
     tcase_add_test(tc, test_tcp_v4_big_send);
+    tcase_add_test(tc, test_tcp_nodelay);
     tcase_add_test(tc, test_tcp_v6);
     tcase_add_test(tc, test_listen_fd_unix);
     tcase_add_test(tc, test_single_accept);
