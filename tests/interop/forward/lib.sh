@@ -76,9 +76,25 @@ has_files() {
     [ "$(count_files "$1")" -ge "$2" ]
 }
 
-# wait_files DIR N SECONDS
+# wait_files DIR N SECONDS: at least N files in DIR, and none of them still
+# growing (storescp creates a file before it has written it; a comparison
+# right after the count could read half of the last one).
 wait_files() {
     wait_until "$3" has_files "$1" "$2" || fail "$(count_files "$1") of $2 files in $1 after $3 s"
+    before=$(sizes "$1")
+    n=0
+    while [ $n -lt 50 ]; do
+        sleep 0.2
+        now=$(sizes "$1")
+        [ "$now" = "$before" ] && return 0
+        before=$now
+        n=$((n + 1))
+    done
+    fail "the files in $1 were still changing after 10 s"
+}
+
+sizes() {
+    find "$1" -maxdepth 1 -type f ! -name '*.log' -printf '%s %f\n' 2>/dev/null | sort
 }
 
 # start_storescp NAME [storescp options...]: a DCMTK storescp standing in for
