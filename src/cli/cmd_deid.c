@@ -10,6 +10,7 @@
  * each with a File Meta Information group built afresh. */
 #include "cli/cli.h"
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "dcm/dcm.h"
 #include "work/work.h"
@@ -332,24 +333,6 @@ static bool uid_name_ok(const char *s)
     return true;
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static void uid_or(const struct dcm_dataset *ds, uint32_t tag, const char *fallback, char *out,
                    size_t size)
 {
@@ -374,7 +357,7 @@ static int write_output(const char *outdir, const struct dcm_dataset *ds, char *
         snprintf(path, size, "%s/%s.dcm", dir, sop) >= (int)size ||
         snprintf(tmp, sizeof tmp, "%s.part", path) >= (int)sizeof tmp)
         return ferry_error_set(err, -ENAMETOOLONG, "output path too long under %s", outdir);
-    int rc = mkdir_p(dir);
+    int rc = ferry_mkdir_p(dir, 0777);
     if (rc < 0)
         return ferry_error_set(err, rc, "%s: %s", dir, strerror(-rc));
     struct dcm_meta_info meta = { .transfer_syntax = dcm_dataset_transfer_syntax(ds) };
@@ -544,7 +527,7 @@ int cmd_deid(int argc, char **argv)
         goto out;
     }
     const char *outdir = argv[argc - 1];
-    int rc = mkdir_p(outdir);
+    int rc = ferry_mkdir_p(outdir, 0777);
     if (rc < 0) {
         fprintf(stderr, "ferry deid: %s: %s\n", outdir, strerror(-rc));
         goto out;

@@ -6,6 +6,7 @@
  * (then prints that and exits 1). */
 #include "ferryd/ferryd.h"
 
+#include "base/fs.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -19,28 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf)
-        return -ENAMETOOLONG;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-            return -errno;
-        buf[i] = c;
-    }
-    return 0;
-}
-
 int ferryd_prepare_data_dir(struct ferryd *d, char *msg, size_t msg_size)
 {
-    int rc = mkdir_p(d->data_dir, 0750);
+    int rc = ferry_mkdir_p(d->data_dir, 0750);
     if (rc < 0) {
         snprintf(msg, msg_size, "cannot make the data folder %s: %s", d->data_dir, strerror(-rc));
         return rc;

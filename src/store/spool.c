@@ -6,6 +6,7 @@
  */
 #include "store/spool-private.h"
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -332,25 +333,6 @@ void spool_dir_sync(struct spool_dir *d, struct store_write *w)
 
 /* ------------------------------------------------------------ the spool */
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf)
-        return -ENAMETOOLONG;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-            return -errno;
-        buf[i] = c;
-    }
-    return 0;
-}
-
 static bool all_digits(const char *s, size_t n)
 {
     if (strlen(s) != n)
@@ -463,7 +445,7 @@ int store_spool_recover(const char *data_dir, struct store_index *idx, struct fe
     char path[4096];
     int removed = 0;
     snprintf(path, sizeof path, "%s/" SPOOL_INCOMING, data_dir);
-    int rc = mkdir_p(path, 0750);
+    int rc = ferry_mkdir_p(path, 0750);
     if (rc < 0)
         return ferry_error_set(err, rc, "cannot make %s: %s", path, strerror(-rc));
     int data_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -571,9 +553,9 @@ struct store_spool *store_spool_open(struct net_loop *loop, struct store_committ
 
     char path[4096];
     snprintf(path, sizeof path, "%s/" SPOOL_INCOMING, sp->data_dir);
-    int rc = mkdir_p(path, 0750);
+    int rc = ferry_mkdir_p(path, 0750);
     if (rc == 0)
-        rc = mkdir_p(sp->quarantine_dir, 0750);
+        rc = ferry_mkdir_p(sp->quarantine_dir, 0750);
     if (rc < 0) {
         ferry_error_set(err, rc, "spool: cannot make the folders of %s: %s", sp->data_dir,
                         strerror(-rc));

@@ -1,11 +1,14 @@
 /* Unit tests for src/base: errors and log lines. */
 #include "base/error.h"
+#include "base/fs.h"
 #include "base/log.h"
 
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 START_TEST(test_error_first_wins)
@@ -47,11 +50,44 @@ START_TEST(test_log_one_line)
 }
 END_TEST
 
+START_TEST(test_mkdir_p)
+{
+    char root[] = "/tmp/ferry-base-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    char path[256], file[256];
+    snprintf(path, sizeof path, "%s/a/b/c/", root);
+    ck_assert_int_eq(ferry_mkdir_p(path, 0750), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    ck_assert_int_eq(ferry_mkdir_p(path, 0750), 0); /* there already */
+    /* a file in the way: mkdir's own error */
+    snprintf(file, sizeof file, "%s/a/f", root);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/a/f/g", root);
+    ck_assert_int_eq(ferry_mkdir_p(path, 0750), -ENOTDIR);
+    ck_assert_int_eq(ferry_mkdir_p("", 0750), -ENAMETOOLONG);
+    char *longp = malloc(5000);
+    memset(longp, 'x', 4999);
+    longp[4999] = '\0';
+    ck_assert_int_eq(ferry_mkdir_p(longp, 0750), -ENAMETOOLONG);
+    free(longp);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("base");
     TCase *tc = tcase_create("error");
     tcase_add_test(tc, test_error_first_wins);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fs");
+    tcase_add_test(tc, test_mkdir_p);
     suite_add_tcase(s, tc);
     tc = tcase_create("log");
     tcase_add_test(tc, test_log_one_line);
