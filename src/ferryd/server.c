@@ -93,6 +93,10 @@ static int start(struct ferryd *d, char *msg, size_t msize)
     struct store_index *idx = store_index_open(path, &err);
     if (!idx)
         goto out_err;
+    if (!c->storage.fsync && store_index_set_durable(idx, false, &err) < 0) {
+        store_index_close(idx);
+        goto out_err;
+    }
     rc = store_index_recover(idx, &err);
     if (rc > 0)
         ferry_log(FERRY_LOG_INFO, "ferryd", "%d forwarding jobs left in flight are pending again",

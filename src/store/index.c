@@ -298,6 +298,11 @@ out_free:
     return NULL;
 }
 
+int store_index_set_durable(struct store_index *idx, bool durable, struct ferry_error **err)
+{
+    return exec(idx, durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;", err);
+}
+
 struct store_index *store_index_open(const char *path, struct ferry_error **err)
 {
     return index_open(path, false, err);

@@ -120,6 +120,12 @@ struct store_index *store_index_open(const char *path, struct ferry_error **err)
 /* Open an existing index read-only (for the CLI and queries). */
 struct store_index *store_index_open_readonly(const char *path, struct ferry_error **err);
 
+/* Whether a commit waits for the WAL to reach stable storage (the default,
+ * synchronous=FULL) or not (synchronous=OFF: storage.fsync false, where a
+ * crash may lose acknowledged instances anyway). Before the committer
+ * starts. */
+int store_index_set_durable(struct store_index *idx, bool durable, struct ferry_error **err);
+
 /* Closes; accepts NULL. */
 void store_index_close(struct store_index *idx);
 
