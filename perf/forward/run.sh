@@ -17,8 +17,11 @@
 # median of RUNS runs of each, and the ratios.
 #
 #   perf/forward/run.sh [BUILD_DIR] [RUNS]
-#   VARIANTS=1 perf/forward/run.sh ...   also ferryd with storage.fsync false
-#                                        and with parallel: 2 associations
+#   VARIANTS=1 perf/forward/run.sh ...   also ferryd with storage.fsync false,
+#                                        with parallel: 2 associations, and
+#                                        forwarding alone (the series stored
+#                                        while the destination is paused,
+#                                        timed from `ferry queue resume`)
 set -eu
 BUILD=$(cd "${1:-build}" && pwd)
 RUNS=${2:-3}
@@ -170,6 +173,34 @@ PY
     stop_all
 }
 
+# fwdonly_run: forwarding alone: the series is stored first with the
+# destination paused, then `ferry queue resume` releases it; seconds from
+# the resume to storescp's 400th instance
+fwdonly_run() {
+    start_reading
+    start_ferryd
+    "$BUILD/bin/ferry" queue pause reading-center --socket "$WORK/fd/ferry.sock" >/dev/null
+    storescu --max-pdu 131072 -aec FERRY +sd 127.0.0.1 "$P" "$WORK/ct" >/dev/null 2>&1 ||
+        { echo "storescu into ferryd failed" >&2; exit 1; }
+    sync
+    python3 - "$WORK/scp" 400 "$BUILD/bin/ferry" queue resume reading-center \
+        --socket "$WORK/fd/ferry.sock" <<'PY' 2>"$WORK/run.err" || { cat "$WORK/run.err" >&2; exit 1; }
+import os, subprocess, sys, time
+d, n, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+t0 = time.monotonic()
+p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+while len(os.listdir(d)) < n:
+    if time.monotonic() - t0 > 600:
+        sys.exit(f'only {len(os.listdir(d))} of {n} at the reading center after 600 s')
+    time.sleep(0.002)
+t1 = time.monotonic()
+if p.wait() != 0:
+    sys.exit('ferry queue resume failed: ' + p.stderr.read().decode()[-300:])
+print(f'{t1 - t0:.4f}')
+PY
+    stop_all
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 
 # measure NAME PATH: prints and stores the median seconds
@@ -179,7 +210,7 @@ measure() {
     : >"$WORK/times"
     r=0
     while [ $r -lt "$RUNS" ]; do
-        one_run "$@" >>"$WORK/times"
+        if [ "$1" = fwdonly ]; then fwdonly_run; else one_run "$@"; fi >>"$WORK/times"
         r=$((r + 1))
     done
     s=$(median <"$WORK/times")
@@ -204,4 +235,6 @@ if [ "${VARIANTS:-0}" = 1 ]; then
     FSYNC=false measure ferryd-no-fsync ferryd
     PARALLEL=2 measure ferryd-parallel-2 ferryd
     echo "  no fsync / direct: $(ratio ferryd-no-fsync direct)x   parallel 2 / direct: $(ratio ferryd-parallel-2 direct)x"
+    measure ferryd-forward-only fwdonly
+    echo "  forwarding alone (stored study released by ferry queue resume) / direct: $(ratio ferryd-forward-only direct)x"
 fi

@@ -43,6 +43,15 @@ static int bad(const char *what, const char *arg)
 
 int main(int argc, char **argv)
 {
+    /* Keep freed memory in malloc (work.h). Every instance passes through
+     * buffers of a PDU or more (receiving, reading the spool, sending):
+     * with glibc's defaults those above 128 KiB are fresh mappings, faulted
+     * in page by page and unmapped again (a TLB shootdown on every core),
+     * and a shrinking heap is handed back to the kernel just as often.
+     * perf/forward: the forwarder spent more time in those faults than in
+     * sending. */
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     struct ferryd_args args = { .config = FERRY_DEFAULT_CONFIG };
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];

@@ -193,6 +193,9 @@ static void results_flush(struct fwd *f)
     f->results = NULL;
     f->n_results = f->cap_results = 0;
     f->results_txn = (struct fwd_results_txn *)r;
+    /* an outcome lost in a power failure leaves its job in flight: pending
+     * again on start, sent once more at worst */
+    r->t.req.lazy = true;
     txn_submit(f, &r->t, results_run, results_back);
 }
 
@@ -565,6 +568,9 @@ static void claim(struct fwd_dest *d)
     c->max = max;
     d->claiming = true;
     d->more = false; /* set again by news that arrives meanwhile, or by a full claim */
+    /* a claim lost in a power failure: the jobs are pending, as they would
+     * be after a restart anyway; no need to wait for the disk */
+    c->t.req.lazy = true;
     txn_submit(f, &c->t, claim_run, claim_back);
 }
 

@@ -19,6 +19,7 @@ struct store_committer {
     struct store_ingest_req *head, *tail; /* FIFO */
     struct store_txn_req *thead, *ttail;  /* FIFO */
     bool stopping;
+    bool lazy_mode;                       /* the index runs at synchronous=NORMAL */
     uint64_t transactions, instances;     /* under lock */
 };
 
@@ -79,10 +80,35 @@ static void run_txns(struct store_committer *c, struct store_txn_req *t)
     }
 }
 
+/* Commit at synchronous=NORMAL (no wait for the disk) when the batch is only
+ * lazy requests, at FULL otherwise. The setting only changes between
+ * transactions. Returns 0, or -EIO when a batch that must be durable cannot
+ * be made so. */
+static int set_sync(struct store_committer *c, struct store_ingest_req *batch,
+                    struct store_txn_req *txns)
+{
+    bool lazy = batch == NULL;
+    for (struct store_txn_req *t = txns; t && lazy; t = t->next)
+        lazy = t->lazy;
+    if (lazy == c->lazy_mode)
+        return 0;
+    if (sqlite3_exec(c->idx->db, lazy ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+                     NULL, NULL, NULL) == SQLITE_OK)
+        c->lazy_mode = lazy;
+    return lazy || !c->lazy_mode ? 0 : -EIO;
+}
+
 static void run_batch(struct store_committer *c, struct store_ingest_req *batch, size_t n,
                       struct store_txn_req *txns)
 {
     struct ferry_error *err = NULL;
+    if (set_sync(c, batch, txns) < 0) {
+        ferry_error_set(&err, -EIO, "cannot make the index wait for the disk: %s",
+                        sqlite3_errmsg(c->idx->db));
+        fail_all(batch, err);
+        fail_txns(txns, err);
+        goto out;
+    }
     if (store_index_begin(c->idx, &err) < 0) {
         fail_all(batch, err);
         fail_txns(txns, err);

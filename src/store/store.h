@@ -229,6 +229,14 @@ struct store_txn_req {
     int (*run)(struct store_index *idx, struct store_txn_req *req);
     void (*done)(struct store_txn_req *req);
     void *user;
+    /* Set by the submitter: what run() records may be lost in a power
+     * failure without harm (a claim or an outcome of the forwarding queue:
+     * after a restart the job is pending again and at worst sent twice). A
+     * transaction holding nothing but such requests is committed without
+     * waiting for the disk (WAL, synchronous=NORMAL); the next durable
+     * commit makes it durable too. A crash of the process alone loses
+     * nothing either way. */
+    bool lazy;
     /* Filled before done(). */
     int status;
     struct ferry_error *error; /* taken over by done() */

@@ -1,5 +1,6 @@
 /* Unit tests for src/store: the forwarding queue. */
 #include "store/queue.h"
+#include "store/store-private.h"
 
 #include <check.h>
 #include <errno.h>
@@ -256,6 +257,78 @@ START_TEST(test_committer_txn)
 }
 END_TEST
 
+/* A batch of lazy requests only is committed at synchronous=NORMAL; one
+ * with anything else (or an ingest) at FULL, also right after a lazy one. */
+struct sync_req {
+    struct store_txn_req base;
+    int level;           /* PRAGMA synchronous inside run() */
+    _Atomic int done;
+};
+
+static int sync_run(struct store_index *i, struct store_txn_req *r)
+{
+    struct sync_req *q = (struct sync_req *)r;
+    sqlite3_stmt *st = NULL;
+    q->level = -1;
+    if (sqlite3_prepare_v2(i->db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        q->level = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static void sync_done(struct store_txn_req *r)
+{
+    ((struct sync_req *)r)->done = 1;
+}
+
+static void wait_done(struct sync_req *q)
+{
+    for (int i = 0; i < 5000 && !q->done; i++)
+        usleep(1000);
+    ck_assert_int_eq(q->done, 1);
+}
+
+START_TEST(test_committer_lazy)
+{
+    struct ferry_error *err = NULL;
+    struct store_committer *c = store_committer_start(idx, 0, &err);
+    ck_assert_ptr_nonnull(c);
+    struct sync_req lazy = { .base = { .run = sync_run, .done = sync_done, .lazy = true } };
+    store_committer_run(c, &lazy.base);
+    wait_done(&lazy);
+    ck_assert_int_eq(lazy.base.status, 0);
+    ck_assert_int_eq(lazy.level, 1); /* NORMAL */
+    struct sync_req durable = { .base = { .run = sync_run, .done = sync_done } };
+    store_committer_run(c, &durable.base);
+    wait_done(&durable);
+    ck_assert_int_eq(durable.level, 2); /* FULL */
+    struct sync_req l2 = { .base = { .run = sync_run, .done = sync_done, .lazy = true } };
+    store_committer_run(c, &l2.base);
+    wait_done(&l2);
+    ck_assert_int_eq(l2.level, 1);
+    store_committer_stop(c); /* closes idx */
+    idx = NULL;
+    /* Queued together before the thread runs them: one batch, at FULL. */
+    idx = store_index_open(db, &err);
+    c = store_committer_start(idx, 0, &err);
+    struct sync_req m1 = { .base = { .run = sync_run, .done = sync_done, .lazy = true } };
+    struct sync_req m2 = { .base = { .run = sync_run, .done = sync_done } };
+    store_committer_run(c, &m1.base);
+    store_committer_run(c, &m2.base);
+    wait_done(&m1);
+    wait_done(&m2);
+    if (m1.level == 1) /* the thread took m1 alone before m2 was queued */
+        ck_assert_int_eq(m2.level, 2);
+    else
+        ck_assert_int_eq(m1.level, 2);
+    ck_assert_int_eq(m2.level, 2);
+    store_committer_stop(c);
+    idx = store_index_open(db, &err);
+    ck_assert_ptr_nonnull(idx);
+}
+END_TEST
+
 TCase *store_queue_tcase(void)
 {
     TCase *tc = tcase_create("queue");
@@ -265,5 +338,6 @@ TCase *store_queue_tcase(void)
     tcase_add_test(tc, test_unclaim_and_next_held);
     tcase_add_test(tc, test_expire_and_forget);
     tcase_add_test(tc, test_committer_txn);
+    tcase_add_test(tc, test_committer_lazy);
     return tc;
 }
