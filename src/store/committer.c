@@ -81,12 +81,15 @@ static void run_txns(struct store_committer *c, struct store_txn_req *t)
 }
 
 /* Commit at synchronous=NORMAL (no wait for the disk) when the batch is only
- * lazy requests, at FULL otherwise. The setting only changes between
- * transactions. Returns 0, or -EIO when a batch that must be durable cannot
- * be made so. */
+ * lazy requests, at FULL otherwise; an index set not durable
+ * (store_index_set_durable) stays at OFF whatever the batch. The setting
+ * only changes between transactions. Returns 0, or -EIO when a batch that
+ * must be durable cannot be made so. */
 static int set_sync(struct store_committer *c, struct store_ingest_req *batch,
                     struct store_txn_req *txns)
 {
+    if (c->idx->no_sync)
+        return 0;
     bool lazy = batch == NULL;
     for (struct store_txn_req *t = txns; t && lazy; t = t->next)
         lazy = t->lazy;

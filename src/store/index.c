@@ -300,7 +300,10 @@ out_free:
 
 int store_index_set_durable(struct store_index *idx, bool durable, struct ferry_error **err)
 {
-    return exec(idx, durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;", err);
+    int rc = exec(idx, durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;", err);
+    if (rc == 0)
+        idx->no_sync = !durable;
+    return rc;
 }
 
 struct store_index *store_index_open(const char *path, struct ferry_error **err)

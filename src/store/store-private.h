@@ -10,6 +10,7 @@ struct store_index {
     sqlite3 *db;
     char *path;
     bool readonly;
+    bool no_sync;  /* storage.fsync false: every commit at synchronous=OFF */
     sqlite3_stmt *stmts[16];
     sqlite3_stmt *qstmts[32]; /* queue.c's, prepared on first use (Q_COUNT_ of them) */
 };

@@ -324,6 +324,19 @@ START_TEST(test_committer_lazy)
         ck_assert_int_eq(m1.level, 2);
     ck_assert_int_eq(m2.level, 2);
     store_committer_stop(c);
+    /* storage.fsync false: OFF for every batch, lazy or not */
+    idx = store_index_open(db, &err);
+    ck_assert_int_eq(store_index_set_durable(idx, false, &err), 0);
+    c = store_committer_start(idx, 0, &err);
+    struct sync_req n1 = { .base = { .run = sync_run, .done = sync_done } };
+    store_committer_run(c, &n1.base);
+    wait_done(&n1);
+    ck_assert_int_eq(n1.level, 0);
+    struct sync_req n2 = { .base = { .run = sync_run, .done = sync_done, .lazy = true } };
+    store_committer_run(c, &n2.base);
+    wait_done(&n2);
+    ck_assert_int_eq(n2.level, 0);
+    store_committer_stop(c);
     idx = store_index_open(db, &err);
     ck_assert_ptr_nonnull(idx);
 }

@@ -1,4 +1,5 @@
 /* Unit tests for src/store: the SQLite index and the committer. */
+#include "store/store-private.h"
 #include "store/store.h"
 #include "test_store.h"
 
@@ -100,6 +101,34 @@ START_TEST(test_open_creates_private_file)
     /* Opening again keeps the data and the schema. */
     idx = store_index_open(dbpath, &err);
     ck_assert_ptr_nonnull(idx);
+    store_index_close(idx);
+}
+END_TEST
+
+/* The connection's own synchronous setting (a pragma of the connection,
+ * not of the file: another connection cannot see it). */
+static int synchronous(struct store_index *idx)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(idx->db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+START_TEST(test_set_durable)
+{
+    struct ferry_error *err = NULL;
+    struct store_index *idx = store_index_open(dbpath, &err);
+    ck_assert_ptr_nonnull(idx);
+    ck_assert_int_eq(synchronous(idx), 2); /* FULL: a commit is on disk */
+    ck_assert_int_eq(store_index_set_durable(idx, false, &err), 0);
+    ck_assert_int_eq(synchronous(idx), 0); /* OFF: storage.fsync false */
+    ck_assert_int_eq(store_index_set_durable(idx, true, &err), 0);
+    ck_assert_int_eq(synchronous(idx), 2);
+    ck_assert_ptr_null(err);
     store_index_close(idx);
 }
 END_TEST
@@ -498,6 +527,7 @@ int main(void)
     TCase *tc = tcase_create("index");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_open_creates_private_file);
+    tcase_add_test(tc, test_set_durable);
     tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_ingest_new_and_lookup);
     tcase_add_test(tc, test_duplicate_policies);
